@@ -1,0 +1,232 @@
+"""Settings, all from the environment (see README for the table).
+
+A ``.env`` file at the repository root is read first; real environment
+variables win over it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+import redis
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from config import embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = BASE_DIR.parent
+load_dotenv(REPO_ROOT / ".env")
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+DEMO_MODE = env_bool("DEMO_MODE", False)
+
+
+def _secret_key() -> tuple[str, bool]:
+    """The configured SECRET_KEY, or a generated one kept under .data/.
+
+    Returns the key and whether it was generated. A generated key is good
+    enough for management commands and local runs; the web process refuses to
+    serve with one unless DEBUG is on (see config/wsgi.py).
+    """
+    configured = os.environ.get("SECRET_KEY", "").strip()
+    if configured:
+        return configured, False
+    path = embedded.DATA_DIR / "secret_key"
+    try:
+        return path.read_text().strip(), True
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(50)
+    try:
+        embedded.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+    except FileExistsError:
+        return path.read_text().strip(), True
+    except OSError:
+        pass  # read-only filesystem: a per-process key is still safe, just not shared
+    return key, True
+
+
+SECRET_KEY, SECRET_KEY_GENERATED = _secret_key()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] + (["*"] if DEBUG else []))
+
+API_PORT = env_int("API_PORT", 8000)
+WEB_PORT = env_int("WEB_PORT", 5173)
+CORS_ALLOWED_ORIGINS = env_list(
+    "CORS_ALLOWED_ORIGINS", [f"http://localhost:{WEB_PORT}", f"http://127.0.0.1:{WEB_PORT}"]
+)
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id"]
+CORS_EXPOSE_HEADERS = ["idempotent-replayed", "retry-after", "x-request-id"]
+CORS_URLS_REGEX = r"^/api/.*$"
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "huey.contrib.djhuey",
+    "payouts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "payouts.api.middleware.ApiErrorMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+_database_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
+DATABASES = {
+    "default": dj_database_url.parse(
+        _database_url,
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL") or embedded.redis_url()
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = False
+LANGUAGE_CODE = "en"
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# A payout request is a few hundred bytes; anything much larger is refused
+# before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 16 * 1024)
+
+# --- security headers; see README "Deployment" for check --deploy ---
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = False
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["payouts.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["payouts.api.auth.IsMerchant"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "payouts.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+    "DATETIME_FORMAT": "iso-8601",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Payout engine API",
+    "DESCRIPTION": "Balances, ledger and payouts for merchants. Money is integer paise.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["config.schema_hooks.drop_trailing_slash_aliases"],
+    "ENUM_NAME_OVERRIDES": {
+        "PayoutStatus": ["pending", "processing", "completed", "failed"],
+        "DependencyState": ["ok", "unavailable"],
+    },
+}
+
+# --- payouts ---
+PAYOUT_PROCESSING_TIMEOUT_SECONDS = env_int("PAYOUT_PROCESSING_TIMEOUT_SECONDS", 30)
+PAYOUT_RETRY_BACKOFF_SECONDS = env_int("PAYOUT_RETRY_BACKOFF_SECONDS", 5)
+PAYOUT_MAX_ATTEMPTS = env_int("PAYOUT_MAX_ATTEMPTS", 3)
+IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 86400)
+BANK_SIMULATOR_OUTCOME = os.environ.get("BANK_SIMULATOR_OUTCOME", "random").strip().lower() or "random"
+BANK_SIMULATOR_SEED = os.environ.get("BANK_SIMULATOR_SEED") or None
+PAYOUT_RATE_LIMIT = os.environ.get("PAYOUT_RATE_LIMIT", "100/s").strip() or "100/s"
+
+if BANK_SIMULATOR_OUTCOME not in {"random", "success", "failure", "hang"}:
+    raise ImproperlyConfigured("BANK_SIMULATOR_OUTCOME must be random, success, failure or hang")
+if PAYOUT_MAX_ATTEMPTS < 1 or PAYOUT_PROCESSING_TIMEOUT_SECONDS < 1 or PAYOUT_RETRY_BACKOFF_SECONDS < 0:
+    raise ImproperlyConfigured("payout timeouts and attempts must be positive")
+
+# --- the worker ---
+# `immediate` is set explicitly: tasks always go through Redis, whatever DEBUG says.
+HUEY = {
+    "huey_class": "huey.RedisHuey",
+    "name": os.environ.get("HUEY_NAME", "payouts"),
+    # Short timeouts: with Redis down, POST /payouts still answers at once (the
+    # payout is durable in PostgreSQL and the sweep enqueues it later).
+    "connection_pool": redis.ConnectionPool.from_url(
+        REDIS_URL, socket_connect_timeout=1, socket_timeout=5, health_check_interval=30
+    ),
+    "immediate": False,
+    "utc": True,
+    "results": False,
+    "consumer": {
+        "workers": env_int("HUEY_WORKERS", 8),
+        "worker_type": "thread",
+        "scheduler_interval": 1,
+        "periodic": True,
+        "check_worker_health": True,
+        "health_check_interval": 5,
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
