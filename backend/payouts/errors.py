@@ -1,0 +1,67 @@
+"""Anticipated failures, each with the stable code clients branch on.
+
+The API turns any ``PayoutError`` into ``{"error": {"code", "message",
+"field"}}`` with its HTTP status; anything else is a bug and answers 500.
+"""
+
+from __future__ import annotations
+
+
+class PayoutError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+    field: str | None = None
+    message: str = "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = message or self.message
+        if field is not None:
+            self.field = field
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+
+
+class InvalidAmount(PayoutError):
+    code = "invalid_amount"
+    field = "amount_paise"
+    message = "amount_paise must be a positive integer number of paise, at most 9223372036854775807."
+
+
+class InvalidBankAccount(PayoutError):
+    code = "invalid_bank_account"
+    field = "bank_account_id"
+    message = "bank_account_id must be the id of one of your bank accounts."
+
+
+class InvalidIdempotencyKey(PayoutError):
+    code = "invalid_idempotency_key"
+    field = "Idempotency-Key"
+    message = "The Idempotency-Key header must be a UUID, for example 2b1f0a9e-3c4d-4e5f-8a9b-0c1d2e3f4a5b."
+
+
+class InvalidRequestBody(PayoutError):
+    code = "invalid_body"
+    message = "The request body must be a JSON object."
+
+
+class InsufficientFunds(PayoutError):
+    status = 422
+    code = "insufficient_funds"
+    field = "amount_paise"
+    message = "The available balance is lower than the amount requested."
+
+
+class IdempotencyKeyReused(PayoutError):
+    status = 422
+    code = "idempotency_key_reused"
+    field = "Idempotency-Key"
+    message = "This Idempotency-Key was already used with a different request body."
+
+
+class IllegalTransition(PayoutError):
+    """A state change the payout state machine does not allow (a bug if it reaches a client)."""
+
+    status = 409
+    code = "illegal_transition"

@@ -1,0 +1,441 @@
+"""Every way money and payouts move. Grep for ``payout_`` to see them all.
+
+Transactions: each public function here is one use case and opens its own
+durable transaction (nothing may wrap it). Money transactions take
+``merchant_lock`` first, then touch payout rows of that merchant (one lock
+order everywhere). No transaction is open while the bank is called.
+
+The lifecycle (CONTRACT §3):
+
+    pending --start attempt--> processing --settled--> completed
+                                   |  ^    --declined/too many stuck attempts--> failed (+ reversal)
+                                   |  |
+                   stuck (no answer by attempt_deadline): bank inquiry, then
+                   retry after backoff * 2^(k-1): a new attempt, same status
+
+Fencing: an attempt is live while ``status = processing``, ``attempts = k``
+and ``attempt_deadline IS NOT NULL``. Only the live attempt's answer is
+applied; a late answer from an older attempt changes nothing. Because the bank
+is idempotent on the payout's reference, a retry after a lost answer never
+pays twice: the bank returns the first result.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from payouts import bank
+from payouts.errors import IllegalTransition, InsufficientFunds, InvalidAmount
+from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
+from payouts.ledger import ledger_post
+from payouts.locks import merchant_lock
+from payouts.models import ApiKey, BankAccount, LedgerEntry, Merchant, Payout, PayoutEvent
+from payouts.representations import payout_as_dict, render
+from payouts.selectors import api_key_hash
+
+logger = logging.getLogger(__name__)
+
+MAX_AMOUNT_PAISE = 2**63 - 1
+Status = Payout.Status
+
+
+# --- creation ------------------------------------------------------------------------
+
+
+def payout_create(
+    *,
+    merchant_id: int,
+    bank_account_id: int,
+    amount_paise: int,
+    idempotency_key: UUID,
+    fingerprint: str,
+    now: datetime | None = None,
+) -> StoredResponse:
+    """Request a payout: hold its funds and remember the answer under the key.
+
+    The caller has checked that the bank account is the merchant's. One
+    transaction: lock the merchant, replay the key if it was seen, check the
+    available balance, then write the pending payout, its debit, its first
+    event and the stored response. Processing is enqueued after commit.
+    """
+    if type(amount_paise) is not int or not 0 < amount_paise <= MAX_AMOUNT_PAISE:
+        raise InvalidAmount()
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        merchant = merchant_lock(merchant_id=merchant_id)
+        replay = idempotency_replay(merchant_id=merchant_id, key=idempotency_key, fingerprint=fingerprint, now=now)
+        if replay is not None:
+            return replay
+        payout = None
+        if merchant.available_paise < amount_paise:
+            response = StoredResponse.of_error(
+                InsufficientFunds(
+                    f"Insufficient funds: {merchant.available_paise} paise available, {amount_paise} paise requested."
+                )
+            )
+        else:
+            payout = Payout.objects.create(
+                merchant_id=merchant_id,
+                bank_account_id=bank_account_id,
+                amount_paise=amount_paise,
+                status=Status.PENDING,
+                created_at=now,
+                updated_at=now,
+            )
+            ledger_post(
+                merchant_id=merchant_id,
+                kind=LedgerEntry.Kind.PAYOUT,
+                amount_paise=-amount_paise,
+                description=f"Payout {payout.reference}",
+                payout_id=payout.id,
+                now=now,
+            )
+            _event(payout, from_status=None, reason="payout requested; funds held", now=now)
+            response = StoredResponse(status=201, body=render(payout_as_dict(payout)))
+            transaction.on_commit(lambda: _enqueue_processing(payout.id))
+        idempotency_remember(
+            merchant_id=merchant_id,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            response=response,
+            payout_id=payout.id if payout else None,
+            now=now,
+        )
+    return response
+
+
+def _enqueue_processing(payout_id: int) -> None:
+    # Imported here: tasks import this module.
+    from payouts.tasks import payout_process_task
+
+    try:
+        payout_process_task(payout_id)
+    except Exception:  # Redis down: the payout is durable; the sweep will enqueue it.
+        logger.warning("could not enqueue payout %s; the sweep will pick it up", payout_id, exc_info=True)
+
+
+# --- processing (the worker) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What the worker should do next for a payout, and when."""
+
+    action: str  # "check": look for a stuck attempt; "attempt": start the next attempt
+    at: datetime
+    attempt: int
+
+
+def payout_process(*, payout_id: int, gateway: bank.Gateway | None = None) -> FollowUp | None:
+    """Start the payout's next attempt, send it to the bank, apply the answer.
+
+    Returns when to check the attempt if the bank gave no answer, else None.
+    Does nothing if the payout is not startable now (already taken by another
+    worker, final, or its retry is not due).
+    """
+    gateway = gateway or bank.default_gateway()
+    attempt = payout_start_attempt(payout_id=payout_id, now=timezone.now())
+    if attempt is None:
+        return None
+    answer = gateway.send(
+        reference=attempt.reference,
+        amount_paise=attempt.amount_paise,
+        ifsc=attempt.ifsc,
+        account_number=attempt.account_number,
+    )
+    if answer.outcome == bank.NO_ANSWER:
+        return FollowUp(action="check", at=attempt.deadline, attempt=attempt.number)
+    payout_apply_answer(payout_id=payout_id, attempt=attempt.number, answer=answer, now=timezone.now())
+    return None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    payout_id: int
+    number: int
+    deadline: datetime
+    reference: str
+    amount_paise: int
+    ifsc: str
+    account_number: str
+
+
+def payout_start_attempt(*, payout_id: int, now: datetime) -> Attempt | None:
+    """pending → processing, or a due retry of a processing payout: attempt + 1.
+
+    Changes no balance, so it needs no merchant lock: the payout row lock and
+    the status/attempt conditions make sure only one worker starts a given
+    attempt. Returns None when there is nothing to start.
+    """
+    with transaction.atomic(durable=True):
+        payout = (
+            Payout.objects.select_for_update(of=("self",)).select_related("bank_account").filter(pk=payout_id).first()
+        )
+        if payout is None:
+            return None
+        first = payout.status == Status.PENDING
+        retry_due = (
+            payout.status == Status.PROCESSING
+            and payout.attempt_deadline is None
+            and payout.next_attempt_at is not None
+            and payout.next_attempt_at <= now
+        )
+        if not (first or retry_due):
+            return None
+        from_status = payout.status
+        payout.status = Status.PROCESSING
+        payout.attempts += 1
+        payout.attempt_deadline = now + timedelta(seconds=settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS)
+        payout.next_attempt_at = None
+        payout.updated_at = now
+        payout.save(update_fields=["status", "attempts", "attempt_deadline", "next_attempt_at", "updated_at"])
+        reason = "attempt 1 sent to the bank" if first else f"retry: attempt {payout.attempts} sent to the bank"
+        _event(payout, from_status=from_status, reason=reason, now=now)
+        account = payout.bank_account
+        return Attempt(
+            payout_id=payout.id,
+            number=payout.attempts,
+            deadline=payout.attempt_deadline,
+            reference=payout.reference,
+            amount_paise=payout.amount_paise,
+            ifsc=account.ifsc,
+            account_number=account.account_number,
+        )
+
+
+def payout_apply_answer(*, payout_id: int, attempt: int, answer: bank.Answer, now: datetime) -> bool:
+    """Apply the bank's answer to attempt number ``attempt``.
+
+    settled → completed; declined → failed with its funds returned. Returns
+    False, changing nothing, when that attempt is no longer the live one (a
+    late answer).
+    """
+    if answer.outcome not in (bank.SETTLED, bank.DECLINED):
+        raise ValueError(f"not a final answer: {answer.outcome}")
+    merchant_id = Payout.objects.values_list("merchant_id", flat=True).get(pk=payout_id)
+    with transaction.atomic(durable=True):
+        merchant_lock(merchant_id=merchant_id)
+        payout = _locked_payout(payout_id)
+        if not _is_live(payout, attempt):
+            logger.info("ignoring late answer %s for payout %s attempt %s", answer.outcome, payout_id, attempt)
+            return False
+        if answer.outcome == bank.SETTLED:
+            _complete(payout, bank_reference=answer.bank_reference, reason=f"bank settled attempt {attempt}", now=now)
+        else:
+            _fail(payout, reason=f"declined by the bank: {answer.reason}", now=now)
+        return True
+
+
+def payout_check_attempt(*, payout_id: int, attempt: int, gateway: bank.Gateway | None = None) -> FollowUp | None:
+    """Handle attempt ``attempt`` if it is stuck (no answer by its deadline).
+
+    Asks the bank what became of the transfer first: settled → completed;
+    declined → failed; unknown → a retry after ``backoff * 2^(k-1)`` seconds,
+    or failed with its funds returned after the last allowed attempt.
+    Returns what to do next: a retry, a later check if woken early, or None.
+    """
+    gateway = gateway or bank.default_gateway()
+    payout = Payout.objects.filter(pk=payout_id).first()
+    if payout is None or not _is_live(payout, attempt):
+        return None
+    if payout.attempt_deadline > timezone.now():
+        return FollowUp(action="check", at=payout.attempt_deadline, attempt=attempt)
+    answer = gateway.inquire(reference=payout.reference)
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        merchant_lock(merchant_id=payout.merchant_id)
+        payout = _locked_payout(payout_id)
+        if not _is_live(payout, attempt) or payout.attempt_deadline > now:
+            return None
+        timeout = settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS
+        if answer.outcome == bank.SETTLED:
+            _complete(
+                payout,
+                bank_reference=answer.bank_reference,
+                reason=f"attempt {attempt} got no answer within {timeout}s; the bank confirms it settled",
+                now=now,
+            )
+            return None
+        if answer.outcome == bank.DECLINED:
+            _fail(payout, reason=f"declined by the bank: {answer.reason}", now=now)
+            return None
+        if attempt >= settings.PAYOUT_MAX_ATTEMPTS:
+            _fail(
+                payout,
+                reason=f"no answer from the bank after {attempt} attempts of {timeout}s each",
+                now=now,
+            )
+            return None
+        backoff = settings.PAYOUT_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1)
+        payout.attempt_deadline = None
+        payout.next_attempt_at = now + timedelta(seconds=backoff)
+        payout.updated_at = now
+        payout.save(update_fields=["attempt_deadline", "next_attempt_at", "updated_at"])
+        _event(
+            payout,
+            from_status=Status.PROCESSING,
+            reason=f"attempt {attempt} got no answer within {timeout}s; retrying in {backoff}s",
+            now=now,
+        )
+        return FollowUp(action="attempt", at=payout.next_attempt_at, attempt=attempt + 1)
+
+
+@dataclass(frozen=True)
+class SweepItem:
+    payout_id: int
+    action: str  # "attempt" or "check"
+    attempt: int
+
+
+def payouts_needing_work(*, now: datetime, grace_seconds: int = 20, limit: int = 1000) -> list[SweepItem]:
+    """Payouts whose next step is overdue: their task was lost or never enqueued.
+
+    Pending payouts older than the grace period, attempts past their deadline
+    and retries past their time. Rows a worker holds right now are skipped.
+    """
+    cutoff = now - timedelta(seconds=grace_seconds)
+    with transaction.atomic(durable=True):
+        rows = list(
+            Payout.objects.select_for_update(skip_locked=True)
+            .filter(status__in=Payout.IN_FLIGHT, updated_at__lte=cutoff)
+            .order_by("updated_at")
+            .values_list("id", "status", "attempts", "attempt_deadline", "next_attempt_at")[:limit]
+        )
+    work = []
+    for payout_id, status, attempts, deadline, next_attempt_at in rows:
+        if status == Status.PENDING:
+            work.append(SweepItem(payout_id, "attempt", 1))
+        elif deadline is not None and deadline <= cutoff:
+            work.append(SweepItem(payout_id, "check", attempts))
+        elif deadline is None and next_attempt_at is not None and next_attempt_at <= cutoff:
+            work.append(SweepItem(payout_id, "attempt", attempts + 1))
+    return work
+
+
+# --- transitions; callers hold the merchant lock and the payout's row lock ---------------
+
+
+def _locked_payout(payout_id: int) -> Payout:
+    return Payout.objects.select_for_update(of=("self",)).get(pk=payout_id)
+
+
+def _is_live(payout: Payout, attempt: int) -> bool:
+    return payout.status == Status.PROCESSING and payout.attempts == attempt and payout.attempt_deadline is not None
+
+
+def _complete(payout: Payout, *, bank_reference: str, reason: str, now: datetime) -> None:
+    """processing → completed. The held funds leave for good (the database releases the hold)."""
+    _require(payout, Status.PROCESSING, Status.COMPLETED)
+    payout.status = Status.COMPLETED
+    payout.bank_reference = bank_reference
+    payout.attempt_deadline = None
+    payout.updated_at = now
+    payout.save(update_fields=["status", "bank_reference", "attempt_deadline", "updated_at"])
+    _event(payout, from_status=Status.PROCESSING, reason=reason, now=now)
+
+
+def _fail(payout: Payout, *, reason: str, now: datetime) -> None:
+    """processing → failed, and the payout's funds return to available, atomically."""
+    assert connection.in_atomic_block
+    _require(payout, Status.PROCESSING, Status.FAILED)
+    payout.status = Status.FAILED
+    payout.failure_reason = reason
+    payout.attempt_deadline = None
+    payout.next_attempt_at = None
+    payout.updated_at = now
+    payout.save(update_fields=["status", "failure_reason", "attempt_deadline", "next_attempt_at", "updated_at"])
+    ledger_post(
+        merchant_id=payout.merchant_id,
+        kind=LedgerEntry.Kind.REVERSAL,
+        amount_paise=payout.amount_paise,
+        description=f"Payout {payout.reference} failed; funds returned",
+        payout_id=payout.id,
+        now=now,
+    )
+    _event(payout, from_status=Status.PROCESSING, reason=reason, now=now)
+
+
+def _require(payout: Payout, current: str, target: str) -> None:
+    if payout.status != current:
+        raise IllegalTransition(f"payout {payout.id} cannot go from {payout.status} to {target}")
+
+
+def _event(payout: Payout, *, from_status: str | None, reason: str, now: datetime) -> None:
+    PayoutEvent.objects.create(
+        merchant_id=payout.merchant_id,
+        payout_id=payout.id,
+        from_status=from_status,
+        to_status=payout.status,
+        attempt=payout.attempts,
+        reason=reason,
+        created_at=now,
+    )
+
+
+# --- merchants ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewMerchant:
+    id: int
+    name: str
+    api_key: str
+    bank_account_ids: list[int]
+
+
+def merchant_create(
+    *,
+    name: str,
+    bank_accounts: list[dict],
+    is_demo: bool = False,
+    api_key: str | None = None,
+    now: datetime | None = None,
+) -> NewMerchant:
+    """Create a merchant with its bank accounts and an API key.
+
+    The plain key is returned once and stored only as its hash. Pass
+    ``api_key`` to register a key derived elsewhere (demo merchants).
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        merchant = Merchant.objects.create(name=name, is_demo=is_demo, created_at=now)
+        accounts = BankAccount.objects.bulk_create(
+            [BankAccount(merchant=merchant, created_at=now, **account) for account in bank_accounts]
+        )
+        key = api_key_issue(merchant_id=merchant.id, key=api_key, now=now)
+    return NewMerchant(id=merchant.id, name=name, api_key=key, bank_account_ids=[a.id for a in accounts])
+
+
+def api_key_issue(*, merchant_id: int, key: str | None = None, now: datetime | None = None) -> str:
+    """Register an API key for the merchant (a new random one unless given); returns it in clear."""
+    key = key or "sk_live_" + secrets.token_urlsafe(32)
+    ApiKey.objects.get_or_create(
+        key_hash=api_key_hash(key),
+        defaults={"merchant_id": merchant_id, "prefix": key[:12], "created_at": now or timezone.now()},
+    )
+    return key
+
+
+def merchant_credit(*, merchant_id: int, amount_paise: int, description: str, now: datetime | None = None) -> int:
+    """Record a customer payment to the merchant: a ``payment`` credit. Returns the entry id."""
+    if type(amount_paise) is not int or not 0 < amount_paise <= MAX_AMOUNT_PAISE:
+        raise InvalidAmount()
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        merchant_lock(merchant_id=merchant_id)
+        entry = ledger_post(
+            merchant_id=merchant_id,
+            kind=LedgerEntry.Kind.PAYMENT,
+            amount_paise=amount_paise,
+            description=description,
+            now=now,
+        )
+    return entry.id

@@ -1,0 +1,91 @@
+"""Huey tasks: thin adapters around services, safe to run twice.
+
+Brokers redeliver and sweeps re-enqueue, so every task re-reads the database
+and acts only if the payout is still in the state the task expects (see the
+fencing rules in services.py). A task lost with Redis is found again by the
+sweep, which reads the work list from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from payouts import services
+from payouts.idempotency import idempotency_expire
+
+logger = logging.getLogger(__name__)
+
+SWEEP_EVERY_SECONDS = 5
+SWEEP_RUNS_FOR_SECONDS = 55
+SWEEP_LOCK_KEY = f"{HUEY.name}:payout-sweep-lock"
+
+
+@db_task()
+def payout_process_task(payout_id: int) -> None:
+    _follow(payout_id, services.payout_process(payout_id=payout_id))
+
+
+@db_task()
+def payout_check_task(payout_id: int, attempt: int) -> None:
+    _follow(payout_id, services.payout_check_attempt(payout_id=payout_id, attempt=attempt))
+
+
+def _follow(payout_id: int, follow_up: services.FollowUp | None) -> None:
+    if follow_up is None:
+        return
+    if follow_up.action == "check":
+        payout_check_task.schedule((payout_id, follow_up.attempt), eta=follow_up.at)
+    else:
+        payout_process_task.schedule((payout_id,), eta=follow_up.at)
+
+
+def sweep_once() -> int:
+    """Enqueue the next step of every payout whose task was lost. Returns how many."""
+    work = services.payouts_needing_work(now=timezone.now())
+    for item in work:
+        if item.action == "check":
+            payout_check_task(item.payout_id, item.attempt)
+        else:
+            payout_process_task(item.payout_id)
+    if work:
+        logger.info("sweep re-enqueued %d payouts", len(work))
+    return len(work)
+
+
+@db_periodic_task(crontab(minute="*"))
+def payout_sweep_task() -> None:
+    """The safety net: every few seconds for a minute, re-enqueue lost work.
+
+    Huey's periodic tasks fire once a minute; sweeping every few seconds within
+    the minute means a payout whose enqueue was lost is picked up soon after
+    Redis is back. A lock with a time limit keeps one sweeper running across
+    all consumers, and frees itself if its holder is killed.
+    """
+    token = uuid.uuid4().hex
+    if not HUEY.storage.conn.set(SWEEP_LOCK_KEY, token, nx=True, ex=SWEEP_RUNS_FOR_SECONDS + 5):
+        return
+    started = time.monotonic()
+    while time.monotonic() - started < SWEEP_RUNS_FOR_SECONDS:
+        try:
+            sweep_once()
+        except Exception:
+            logger.exception("sweep failed; trying again in %ss", SWEEP_EVERY_SECONDS)
+        time.sleep(SWEEP_EVERY_SECONDS)
+    try:
+        if HUEY.storage.conn.get(SWEEP_LOCK_KEY) == token.encode():
+            HUEY.storage.conn.delete(SWEEP_LOCK_KEY)
+    except Exception:
+        logger.warning("could not release the sweep lock; it expires by itself", exc_info=True)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def idempotency_reaper_task() -> None:
+    """Delete idempotency records past their TTL, a batch at a time."""
+    while idempotency_expire(now=timezone.now()) > 0:
+        pass
