@@ -1,0 +1,41 @@
+"""Cursor pages, newest first: {"results", "next", "previous"}; ?limit= up to 100."""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+
+from payouts.errors import PayoutError
+
+
+class InvalidCursor(PayoutError):
+    code = "invalid_cursor"
+    field = "cursor"
+    message = "The cursor is not valid; use the next or previous URL of a page."
+
+
+class InvalidLimit(PayoutError):
+    code = "invalid_limit"
+    field = "limit"
+    message = "limit must be a whole number from 1 to 100."
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "limit"
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or int(raw) < 1:
+            raise InvalidLimit()
+        return min(int(raw), self.max_page_size)
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise InvalidCursor() from exc

@@ -1,0 +1,26 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from payouts.api import views
+
+_routes = [
+    ("health", views.HealthView, "health"),
+    ("me", views.MeView, "me"),
+    ("balance", views.BalanceView, "balance"),
+    ("ledger", views.LedgerView, "ledger"),
+    ("bank-accounts", views.BankAccountsView, "bank-accounts"),
+    ("payouts", views.PayoutsView, "payouts"),
+    ("payouts/<int:payout_id>", views.PayoutDetailView, "payout"),
+    ("payouts/<int:payout_id>/events", views.PayoutEventsView, "payout-events"),
+    ("demo/merchants", views.DemoMerchantsView, "demo-merchants"),
+]
+
+# Each path also answers with a trailing slash; the schema lists the plain one
+# (see config.schema_hooks).
+urlpatterns = [path(route, view.as_view(), name=name) for route, view, name in _routes]
+urlpatterns += [path(f"{route}/", view.as_view()) for route, view, _ in _routes]
+urlpatterns += [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^.*$", views.NotFoundView.as_view()),
+]

@@ -1,0 +1,210 @@
+"""One view per operation. Each parses and validates, then makes one call."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from huey.contrib.djhuey import HUEY
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payouts import selectors, services
+from payouts.api import schema
+from payouts.api.errors import envelope
+from payouts.api.pagination import NewestFirst
+from payouts.api.throttling import PayoutRateThrottle
+from payouts.errors import InvalidAmount, InvalidBankAccount, InvalidIdempotencyKey, InvalidRequestBody, PayoutError
+from payouts.idempotency import request_fingerprint
+from payouts.models import Payout
+from payouts.representations import (
+    bank_account_as_dict,
+    ledger_entry_as_dict,
+    payout_as_dict,
+    payout_event_as_dict,
+)
+
+logger = logging.getLogger(__name__)
+
+ERRORS = {code: OpenApiResponse(schema.Error) for code in (400, 401, 404, 409, 422, 429)}
+
+
+class InvalidStatusFilter(PayoutError):
+    code = "invalid_status"
+    field = "status"
+    message = "status must be one of pending, processing, completed, failed."
+
+
+class HealthView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: schema.Health, 503: schema.Error}, auth=[])
+    def get(self, request):
+        parts = {"database": "ok", "redis": "ok"}
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:
+            logger.warning("health: database unavailable", exc_info=True)
+            parts["database"] = "unavailable"
+        try:
+            HUEY.storage.conn.ping()
+        except Exception:
+            logger.warning("health: redis unavailable", exc_info=True)
+            parts["redis"] = "unavailable"
+        down = [name for name, state in parts.items() if state != "ok"]
+        if not down:
+            return Response(parts)
+        body = envelope("dependency_unavailable", f"Unavailable: {', '.join(down)}.", down[0]) | parts
+        return Response(body, status=503)
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: schema.Me, 401: schema.Error})
+    def get(self, request):
+        return Response({"id": request.user.id, "name": request.user.name})
+
+
+class BalanceView(APIView):
+    @extend_schema(responses={200: schema.Balance, 401: schema.Error})
+    def get(self, request):
+        return Response(selectors.balance_get(merchant_id=request.user.id))
+
+
+class LedgerView(APIView):
+    @extend_schema(
+        parameters=schema.PAGE_PARAMETERS,
+        responses={200: schema.page_of("LedgerPage", schema.LedgerEntry), 400: schema.Error, 401: schema.Error},
+    )
+    def get(self, request):
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(selectors.ledger_entries(merchant_id=request.user.id), request, self)
+        return paginator.get_paginated_response([ledger_entry_as_dict(entry) for entry in page])
+
+
+class BankAccountsView(APIView):
+    @extend_schema(responses={200: schema.list_of(schema.BankAccount), 401: schema.Error})
+    def get(self, request):
+        return Response([bank_account_as_dict(a) for a in selectors.bank_accounts(merchant_id=request.user.id)])
+
+
+class PayoutsView(APIView):
+    def get_throttles(self):
+        return [PayoutRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        parameters=[
+            *schema.PAGE_PARAMETERS,
+            OpenApiParameter("status", str, enum=schema.STATUSES, description="Only payouts in this status."),
+        ],
+        responses={200: schema.page_of("PayoutPage", schema.Payout), 400: schema.Error, 401: schema.Error},
+        operation_id="payouts_list",
+    )
+    def get(self, request):
+        status = request.query_params.get("status")
+        if status is not None and status not in Payout.Status.values:
+            raise InvalidStatusFilter()
+        paginator = NewestFirst()
+        queryset = selectors.payouts(merchant_id=request.user.id, status=status)
+        page = paginator.paginate_queryset(queryset, request, self)
+        return paginator.get_paginated_response([payout_as_dict(p) for p in page])
+
+    @extend_schema(
+        parameters=[schema.IDEMPOTENCY_KEY],
+        request=schema.PayoutRequest,
+        responses={201: schema.Payout, **ERRORS},
+        operation_id="payouts_create",
+        description=(
+            "Request a payout. The funds are held at once; the payout is processed in the background. "
+            "Retrying with the same Idempotency-Key and body returns the first response again, with "
+            "the header Idempotent-Replayed: true."
+        ),
+    )
+    def post(self, request):
+        merchant_id = request.user.id
+        key = _idempotency_key(request.headers.get("Idempotency-Key"))
+        body = request.data
+        if not isinstance(body, dict):
+            raise InvalidRequestBody()
+        amount = body.get("amount_paise")
+        if type(amount) is not int or not 0 < amount <= services.MAX_AMOUNT_PAISE:
+            raise InvalidAmount()
+        bank_account_id = body.get("bank_account_id")
+        if (
+            type(bank_account_id) is not int
+            or not 0 < bank_account_id <= services.MAX_AMOUNT_PAISE
+            or not selectors.bank_account_exists(merchant_id=merchant_id, bank_account_id=bank_account_id)
+        ):
+            raise InvalidBankAccount()
+        response = services.payout_create(
+            merchant_id=merchant_id,
+            bank_account_id=bank_account_id,
+            amount_paise=amount,
+            idempotency_key=key,
+            fingerprint=request_fingerprint(body),
+        )
+        http = HttpResponse(response.body, status=response.status, content_type="application/json")
+        if response.replayed:
+            http["Idempotent-Replayed"] = "true"
+        return http
+
+
+def _idempotency_key(raw: str | None) -> uuid.UUID:
+    if raw is None or raw.strip() == "":
+        raise InvalidIdempotencyKey("The Idempotency-Key header is required: a UUID you choose for this payout.")
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError as exc:
+        raise InvalidIdempotencyKey() from exc
+
+
+class PayoutDetailView(APIView):
+    @extend_schema(responses={200: schema.Payout, 401: schema.Error, 404: schema.Error}, operation_id="payout_get")
+    def get(self, request, payout_id: int):
+        payout = selectors.payout_get(merchant_id=request.user.id, payout_id=payout_id)
+        if payout is None:
+            return Response(envelope("not_found", "No such payout."), status=404)
+        return Response(payout_as_dict(payout))
+
+
+class PayoutEventsView(APIView):
+    @extend_schema(
+        responses={200: schema.list_of(schema.PayoutEvent), 401: schema.Error, 404: schema.Error},
+        operation_id="payout_events_list",
+    )
+    def get(self, request, payout_id: int):
+        events = selectors.payout_events(merchant_id=request.user.id, payout_id=payout_id)
+        if events is None:
+            return Response(envelope("not_found", "No such payout."), status=404)
+        return Response([payout_event_as_dict(e) for e in events])
+
+
+class DemoMerchantsView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: schema.list_of(schema.DemoMerchant), 404: schema.Error}, auth=[])
+    def get(self, request):
+        if not settings.DEMO_MODE:
+            return Response(envelope("not_found", "Not found."), status=404)
+        return Response(selectors.demo_merchants())
+
+
+class NotFoundView(APIView):
+    """Any other path under /api/v1: a 404 in the envelope, DEBUG or not."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    schema = None
+
+    def dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs, self.request = args, kwargs, request
+        self.headers = self.default_response_headers
+        response = Response(envelope("not_found", f"No endpoint at {request.path}."), status=404)
+        return self.finalize_response(self.initialize_request(request), response)

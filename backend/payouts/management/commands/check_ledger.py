@@ -1,0 +1,25 @@
+"""Verify every money invariant (CONTRACT §4) for every merchant; exit 1 on any violation."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from payouts.ledger import ledger_audit
+
+
+class Command(BaseCommand):
+    help = "Verify the money invariants for every merchant; exits non-zero on any violation."
+
+    def handle(self, *args, **options):
+        audit = ledger_audit()
+        self.stdout.write(
+            f"checked {audit.merchants} merchants, {audit.entries} ledger entries, {audit.payouts} payouts:\n"
+            "  1. available = ledger sum >= 0\n"
+            "  2. held = sum of pending and processing payouts\n"
+            "  3. payments = available + held + completed payouts\n"
+            "  4. one debit per payout, one reversal per failed payout, none otherwise\n"
+            "  5. append-only and balance triggers installed and enabled"
+        )
+        if audit.violations:
+            for violation in audit.violations:
+                self.stderr.write(f"VIOLATION {violation}")
+            raise CommandError(f"{len(audit.violations)} invariant violation(s)")
+        self.stdout.write("all invariants hold")
