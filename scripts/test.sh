@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `make test`: every check, against real PostgreSQL and Redis.
+#   scripts/test.sh            all phases
+#   scripts/test.sh backend    ruff, migrations check, pytest
+#   scripts/test.sh frontend   eslint, type-checked build, vitest
+#   scripts/test.sh e2e        the dashboard in headless Chromium against the real API and worker
+# DATABASE_URL / REDIS_URL are used when set; otherwise embedded servers are
+# started under .data/test (kept apart from `make run`'s) and stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+phases=("${@:-backend frontend e2e}")
+phases=(${phases[*]})
+
+export EMBEDDED_DATA_DIR="${EMBEDDED_DATA_DIR:-$PWD/.data/test}"
+embedded=false
+if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then embedded=true; fi
+eval "$($PY backend/config/embedded.py env)"
+stop_services() { if $embedded; then $PY backend/config/embedded.py down >/dev/null 2>&1 || true; fi; }
+trap stop_services EXIT
+
+# Tests get their own Huey queue so they never take tasks of a running `make run`.
+export HUEY_NAME="payouts-test-$$"
+export DEBUG=false DEMO_MODE=false
+
+run_backend() {
+  echo "== ruff"
+  .venv/bin/ruff check backend scripts
+  .venv/bin/ruff format --check backend scripts
+  echo "== migrations are up to date"
+  (cd backend && ../$PY manage.py makemigrations --check --dry-run)
+  echo "== pytest"
+  .venv/bin/pytest backend "${PYTEST_ARGS[@]}"
+}
+
+run_frontend() {
+  echo "== frontend: lint, build, unit tests"
+  (cd frontend && npm run --silent lint && npm run --silent build && npm test --silent)
+}
+
+run_e2e() {
+  echo "== end to end: dashboard in Chromium against the real API and worker"
+  scripts/e2e.sh
+}
+
+PYTEST_ARGS=()
+for phase in "${phases[@]}"; do
+  case "$phase" in
+    backend) run_backend ;;
+    frontend) run_frontend ;;
+    e2e) run_e2e ;;
+    *) echo "unknown phase: $phase" >&2; exit 2 ;;
+  esac
+done
+echo "== all passed: ${phases[*]}"
