@@ -48,6 +48,9 @@ format: venv ## Format the backend code
 	$(VENV)/bin/ruff format backend scripts
 	$(VENV)/bin/ruff check --fix backend scripts
 
+bench: venv ## Benchmark: API vs pgbench ceiling, cost growth, worker drain (about 10 minutes)
+	@bench/run.sh
+
 services-down: venv ## Stop the embedded PostgreSQL and Redis (data under .data/ is kept)
 	$(PY) backend/config/embedded.py down
 	EMBEDDED_DATA_DIR=.data/test $(PY) backend/config/embedded.py down
