@@ -192,6 +192,8 @@ PAYOUT_MAX_ATTEMPTS = env_int("PAYOUT_MAX_ATTEMPTS", 3)
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 86400)
 BANK_SIMULATOR_OUTCOME = os.environ.get("BANK_SIMULATOR_OUTCOME", "random").strip().lower() or "random"
 BANK_SIMULATOR_SEED = os.environ.get("BANK_SIMULATOR_SEED") or None
+# How overdue a payout's next step must be before the sweep re-enqueues it.
+PAYOUT_SWEEP_GRACE_SECONDS = env_int("PAYOUT_SWEEP_GRACE_SECONDS", 20)
 PAYOUT_RATE_LIMIT = os.environ.get("PAYOUT_RATE_LIMIT", "100/s").strip() or "100/s"
 
 if BANK_SIMULATOR_OUTCOME not in {"random", "success", "failure", "hang"}:

@@ -295,13 +295,15 @@ class SweepItem:
     attempt: int
 
 
-def payouts_needing_work(*, now: datetime, grace_seconds: int = 20, limit: int = 1000) -> list[SweepItem]:
+def payouts_needing_work(*, now: datetime, limit: int = 1000) -> list[SweepItem]:
     """Payouts whose next step is overdue: their task was lost or never enqueued.
 
     Pending payouts older than the grace period, attempts past their deadline
-    and retries past their time. Rows a worker holds right now are skipped.
+    and retries past their time, by more than PAYOUT_SWEEP_GRACE_SECONDS (so
+    the sweep does not race tasks that are merely queued). Rows a worker holds
+    right now are skipped.
     """
-    cutoff = now - timedelta(seconds=grace_seconds)
+    cutoff = now - timedelta(seconds=settings.PAYOUT_SWEEP_GRACE_SECONDS)
     with transaction.atomic(durable=True):
         rows = list(
             Payout.objects.select_for_update(skip_locked=True)

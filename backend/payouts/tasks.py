@@ -9,6 +9,7 @@ sweep, which reads the work list from PostgreSQL.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 
@@ -64,24 +65,51 @@ def payout_sweep_task() -> None:
 
     Huey's periodic tasks fire once a minute; sweeping every few seconds within
     the minute means a payout whose enqueue was lost is picked up soon after
-    Redis is back. A lock with a time limit keeps one sweeper running across
-    all consumers, and frees itself if its holder is killed.
+    Redis is back. Every consumer runs this loop, but only the holder of a
+    short lock sweeps; the holder renews it each round, so if it is killed
+    another consumer takes over within seconds.
     """
     token = uuid.uuid4().hex
-    if not HUEY.storage.conn.set(SWEEP_LOCK_KEY, token, nx=True, ex=SWEEP_RUNS_FOR_SECONDS + 5):
-        return
     started = time.monotonic()
     while time.monotonic() - started < SWEEP_RUNS_FOR_SECONDS:
         try:
-            sweep_once()
+            if _hold_sweep_lock(token):
+                sweep_once()
         except Exception:
             logger.exception("sweep failed; trying again in %ss", SWEEP_EVERY_SECONDS)
         time.sleep(SWEEP_EVERY_SECONDS)
+
+
+def _hold_sweep_lock(token: str) -> bool:
+    conn = HUEY.storage.conn
+    ttl = SWEEP_EVERY_SECONDS * 2
+    if conn.set(SWEEP_LOCK_KEY, token, nx=True, ex=ttl):
+        return True
+    if conn.get(SWEEP_LOCK_KEY) == token.encode():
+        conn.expire(SWEEP_LOCK_KEY, ttl)
+        return True
+    return False
+
+
+_startup_lock = threading.Lock()
+_startup_sweep_sent = False
+
+
+@HUEY.on_startup()
+def _sweep_when_a_consumer_starts() -> None:
+    """A consumer that starts (or restarts after a crash) sweeps at once, not at the next minute.
+
+    Runs in each worker thread; only the first enqueues the sweeper.
+    """
+    global _startup_sweep_sent
+    with _startup_lock:
+        if _startup_sweep_sent:
+            return
+        _startup_sweep_sent = True
     try:
-        if HUEY.storage.conn.get(SWEEP_LOCK_KEY) == token.encode():
-            HUEY.storage.conn.delete(SWEEP_LOCK_KEY)
+        payout_sweep_task()
     except Exception:
-        logger.warning("could not release the sweep lock; it expires by itself", exc_info=True)
+        logger.warning("could not enqueue the startup sweep; the periodic one will run", exc_info=True)
 
 
 @db_periodic_task(crontab(minute="*/10"))
