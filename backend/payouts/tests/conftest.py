@@ -51,7 +51,9 @@ class Api:
     def as_merchant(self, api_key: str | None) -> Api:
         return Api(f"http://{self.host}:{self.port}", api_key)
 
-    def request(self, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None) -> Reply:
+    def request(
+        self, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None
+    ) -> Reply:
         all_headers = {"Accept": "application/json"}
         if self.api_key is not None:
             all_headers["Authorization"] = f"Bearer {self.api_key}"
@@ -111,7 +113,9 @@ def make_merchant(api):
         )
         if credit_paise:
             services.merchant_credit(merchant_id=created.id, amount_paise=credit_paise, description="customer payment")
-        return MerchantFixture(created.id, created.api_key, created.bank_account_ids[0], api.as_merchant(created.api_key))
+        return MerchantFixture(
+            created.id, created.api_key, created.bank_account_ids[0], api.as_merchant(created.api_key)
+        )
 
     return make
 

@@ -341,7 +341,10 @@ def test_a_non_json_body_is_415(make_merchant):
     merchant = make_merchant(credit_paise=10_000)
 
     reply = merchant.api.request(
-        "POST", "/payouts", raw=b"amount=1", headers={"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "text/plain"}
+        "POST",
+        "/payouts",
+        raw=b"amount=1",
+        headers={"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "text/plain"},
     )
 
     assert reply.status == 415

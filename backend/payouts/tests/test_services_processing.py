@@ -1,0 +1,275 @@
+"""The worker's side of the lifecycle (CONTRACT §3), against real PostgreSQL.
+
+Payouts are created over HTTP; the worker's services are then driven directly
+with the simulated bank, with short timeouts so stuck attempts happen in
+seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from payouts import bank, services
+from payouts.models import LedgerEntry, Payout, SimulatedTransfer
+from payouts.tests.conftest import count
+
+SUCCESS = bank.SimulatedBank(outcome="success")
+FAILURE = bank.SimulatedBank(outcome="failure")
+HANG = bank.SimulatedBank(outcome="hang")
+
+
+@pytest.fixture
+def short_timeouts(settings):
+    settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS = 1
+    settings.PAYOUT_RETRY_BACKOFF_SECONDS = 0
+    settings.PAYOUT_MAX_ATTEMPTS = 3
+    return settings
+
+
+@pytest.fixture
+def payout(make_merchant):
+    """A merchant with 10 000 paise who requested a 6 000-paise payout."""
+    merchant = make_merchant(credit_paise=10_000)
+    reply = merchant.api.create_payout(6_000, merchant.bank_account_id)
+    assert reply.status == 201
+    return merchant, reply.json["id"]
+
+
+def events(merchant, payout_id):
+    return [
+        (e["from_status"], e["to_status"], e["attempt"]) for e in merchant.api.get(f"/payouts/{payout_id}/events").json
+    ]
+
+
+def wait_past_deadline(payout_id):
+    deadline = Payout.objects.get(pk=payout_id).attempt_deadline
+    time.sleep(max(0.0, (deadline - timezone.now()).total_seconds()) + 0.05)
+
+
+def test_a_settled_payout_completes_and_its_hold_is_released(payout):
+    merchant, payout_id = payout
+
+    assert services.payout_process(payout_id=payout_id, gateway=SUCCESS) is None
+
+    detail = merchant.api.get(f"/payouts/{payout_id}").json
+    assert (detail["status"], detail["attempts"], detail["failure_reason"]) == ("completed", 1, None)
+    assert merchant.api.balance() == (4_000, 0)
+    assert events(merchant, payout_id) == [
+        (None, "pending", 0),
+        ("pending", "processing", 1),
+        ("processing", "completed", 1),
+    ]
+    assert Payout.objects.get(pk=payout_id).bank_reference.startswith("UTR")
+    call_command("check_ledger")
+
+
+def test_a_declined_payout_fails_and_refunds_exactly(payout):
+    merchant, payout_id = payout
+
+    services.payout_process(payout_id=payout_id, gateway=FAILURE)
+
+    detail = merchant.api.get(f"/payouts/{payout_id}").json
+    assert detail["status"] == "failed"
+    assert detail["failure_reason"].startswith("declined by the bank: ")
+    assert merchant.api.balance() == (10_000, 0)
+    reversal = LedgerEntry.objects.get(payout_id=payout_id, kind="reversal")
+    assert reversal.amount_paise == 6_000
+    assert events(merchant, payout_id)[-1] == ("processing", "failed", 1)
+    call_command("check_ledger")
+
+
+def test_a_hanging_bank_is_retried_until_the_last_attempt_then_the_payout_fails_and_refunds(payout, short_timeouts):
+    merchant, payout_id = payout
+
+    follow_up = services.payout_process(payout_id=payout_id, gateway=HANG)
+    for attempt in (1, 2, 3):
+        assert follow_up == services.FollowUp(action="check", at=follow_up.at, attempt=attempt)
+        assert merchant.api.balance() == (4_000, 6_000)
+        wait_past_deadline(payout_id)
+        follow_up = services.payout_check_attempt(payout_id=payout_id, attempt=attempt, gateway=HANG)
+        if attempt < 3:
+            assert follow_up.action == "attempt"
+            follow_up = services.payout_process(payout_id=payout_id, gateway=HANG)
+
+    assert follow_up is None
+    detail = merchant.api.get(f"/payouts/{payout_id}").json
+    assert (detail["status"], detail["attempts"]) == ("failed", 3)
+    assert detail["failure_reason"] == "no answer from the bank after 3 attempts of 1s each"
+    assert merchant.api.balance() == (10_000, 0)
+    assert events(merchant, payout_id) == [
+        (None, "pending", 0),
+        ("pending", "processing", 1),
+        ("processing", "processing", 1),  # stuck: retry scheduled
+        ("processing", "processing", 2),  # retry sent
+        ("processing", "processing", 2),
+        ("processing", "processing", 3),
+        ("processing", "failed", 3),
+    ]
+    assert SimulatedTransfer.objects.get(reference=f"PO{payout_id:012d}").requests == 3
+    call_command("check_ledger")
+
+
+def test_retries_back_off_exponentially(payout, settings):
+    settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS = 1
+    settings.PAYOUT_RETRY_BACKOFF_SECONDS = 5
+    _, payout_id = payout
+    services.payout_process(payout_id=payout_id, gateway=HANG)
+
+    waits = []
+    for attempt in (1, 2):
+        wait_past_deadline(payout_id)
+        before = timezone.now()
+        follow_up = services.payout_check_attempt(payout_id=payout_id, attempt=attempt, gateway=HANG)
+        waits.append(round((follow_up.at - before).total_seconds()))
+        # Not due yet: no worker may start the retry early.
+        assert services.payout_start_attempt(payout_id=payout_id, now=timezone.now()) is None
+        Payout.objects.filter(pk=payout_id).update(next_attempt_at=timezone.now())  # time passes
+        services.payout_process(payout_id=payout_id, gateway=HANG)
+
+    assert waits == [5, 10]
+
+
+def test_a_stuck_attempt_that_the_bank_settled_completes_without_paying_again(payout, short_timeouts):
+    merchant, payout_id = payout
+    services.payout_process(payout_id=payout_id, gateway=HANG)
+    # The bank did act on the request; only its answer was lost.
+    SimulatedTransfer.objects.filter(reference=f"PO{payout_id:012d}").update(state="settled", bank_reference="UTRLATE")
+    wait_past_deadline(payout_id)
+
+    follow_up = services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG)
+
+    assert follow_up is None
+    detail = merchant.api.get(f"/payouts/{payout_id}").json
+    assert (detail["status"], detail["attempts"]) == ("completed", 1)
+    assert Payout.objects.get(pk=payout_id).bank_reference == "UTRLATE"
+    assert SimulatedTransfer.objects.get(reference=f"PO{payout_id:012d}").requests == 1
+    assert merchant.api.balance() == (4_000, 0)
+
+
+def test_a_retry_of_a_transfer_the_bank_settled_meanwhile_does_not_pay_twice(payout, short_timeouts):
+    merchant, payout_id = payout
+    services.payout_process(payout_id=payout_id, gateway=HANG)
+    wait_past_deadline(payout_id)
+    services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG)  # unknown: retry
+    SimulatedTransfer.objects.filter(reference=f"PO{payout_id:012d}").update(state="settled", bank_reference="UTR1")
+
+    services.payout_process(payout_id=payout_id, gateway=SUCCESS)
+
+    transfer = SimulatedTransfer.objects.get(reference=f"PO{payout_id:012d}")
+    assert (transfer.state, transfer.bank_reference, transfer.requests) == ("settled", "UTR1", 2)
+    assert merchant.api.get(f"/payouts/{payout_id}").json["status"] == "completed"
+    assert count("payouts_simulatedtransfer") == 1
+
+
+def test_a_late_answer_from_an_old_attempt_changes_nothing(payout, short_timeouts):
+    merchant, payout_id = payout
+    services.payout_process(payout_id=payout_id, gateway=HANG)
+    wait_past_deadline(payout_id)
+    services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG)  # attempt 1 declared stuck
+
+    applied = services.payout_apply_answer(
+        payout_id=payout_id, attempt=1, answer=bank.Answer(bank.DECLINED, reason="late"), now=timezone.now()
+    )
+
+    assert applied is False
+    assert Payout.objects.get(pk=payout_id).status == "processing"
+    assert merchant.api.balance() == (4_000, 6_000)
+    services.payout_process(payout_id=payout_id, gateway=SUCCESS)  # attempt 2
+    assert (
+        services.payout_apply_answer(
+            payout_id=payout_id, attempt=1, answer=bank.Answer(bank.DECLINED, reason="later"), now=timezone.now()
+        )
+        is False
+    )
+    assert merchant.api.get(f"/payouts/{payout_id}").json["status"] == "completed"
+    assert merchant.api.balance() == (4_000, 0)
+    call_command("check_ledger")
+
+
+def test_two_workers_racing_on_one_payout_process_it_once(payout):
+    merchant, payout_id = payout
+    barrier = threading.Barrier(4)
+
+    def worker():
+        try:
+            barrier.wait()
+            services.payout_process(payout_id=payout_id, gateway=SUCCESS)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    detail = merchant.api.get(f"/payouts/{payout_id}").json
+    assert (detail["status"], detail["attempts"]) == ("completed", 1)
+    assert SimulatedTransfer.objects.get(reference=f"PO{payout_id:012d}").requests == 1
+    assert count("payouts_payoutevent", "payout_id = %s", [payout_id]) == 3
+    assert merchant.api.balance() == (4_000, 0)
+
+
+def test_a_payout_whose_enqueue_was_lost_is_found_by_the_sweep(payout, settings):
+    settings.PAYOUT_SWEEP_GRACE_SECONDS = 20
+    _, payout_id = payout
+
+    assert services.payouts_needing_work(now=timezone.now()) == []  # its task may still be queued
+    later = timezone.now() + timedelta(seconds=21)
+    assert services.payouts_needing_work(now=later) == [services.SweepItem(payout_id, "attempt", 1)]
+
+
+def test_the_sweep_finds_overdue_checks_and_retries(payout, short_timeouts):
+    _, payout_id = payout
+    services.payout_process(payout_id=payout_id, gateway=HANG)
+    overdue = timezone.now() + timedelta(seconds=60)
+
+    assert services.payouts_needing_work(now=overdue) == [services.SweepItem(payout_id, "check", 1)]
+    wait_past_deadline(payout_id)
+    services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG)
+    assert services.payouts_needing_work(now=overdue) == [services.SweepItem(payout_id, "attempt", 2)]
+
+
+def test_the_sweep_enqueues_lost_work_into_redis(payout, settings):
+    from huey.contrib.djhuey import HUEY
+
+    from payouts.tasks import sweep_once
+
+    settings.PAYOUT_SWEEP_GRACE_SECONDS = 0
+    _, payout_id = payout
+    HUEY.flush()
+
+    assert sweep_once() == 1
+
+    queued = [task for task in HUEY.pending() if task.name.endswith("payout_process_task")]
+    assert [task.args for task in queued] == [(payout_id,)]
+    HUEY.flush()
+
+
+def test_final_payouts_are_left_alone(payout):
+    _, payout_id = payout
+    services.payout_process(payout_id=payout_id, gateway=SUCCESS)
+
+    assert services.payout_process(payout_id=payout_id, gateway=FAILURE) is None
+    assert services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=FAILURE) is None
+    assert services.payouts_needing_work(now=timezone.now() + timedelta(days=1)) == []
+    assert Payout.objects.get(pk=payout_id).status == "completed"
+
+
+def test_the_simulator_draws_the_contract_mix_reproducibly():
+    simulator = bank.SimulatedBank(outcome="random", seed="42")
+    draws = [simulator._draw(f"PO{i:012d}", 1) for i in range(10_000)]
+    again = [simulator._draw(f"PO{i:012d}", 1) for i in range(10_000)]
+
+    assert draws == again
+    share = {outcome: draws.count(outcome) / len(draws) for outcome in (bank.SETTLED, bank.DECLINED, bank.NO_ANSWER)}
+    assert 0.68 < share[bank.SETTLED] < 0.72
+    assert 0.18 < share[bank.DECLINED] < 0.22
+    assert 0.08 < share[bank.NO_ANSWER] < 0.12
