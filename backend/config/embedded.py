@@ -18,11 +18,17 @@ This module must not import Django: settings import it.
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":
+    # Run by path, Python puts this folder first on sys.path, where config/logging.py
+    # would shadow the standard library's logging. Look in the backend folder instead.
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
+
 import fcntl
 import os
 import shutil
 import subprocess
-import sys
 import time
 import warnings
 from contextlib import contextmanager, suppress

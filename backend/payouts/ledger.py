@@ -131,9 +131,10 @@ def ledger_audit() -> Audit:
                 audit.violations.append(f"{who}: ledger sum {total} is negative (invariant 1)")
             if held != in_flight:
                 audit.violations.append(f"{who}: held_paise {held} != in-flight payouts {in_flight} (invariant 2)")
-            if payments != total + in_flight + completed:
+            # As the API shows it: the kept balances, not the sums behind them.
+            if payments != available + held + completed:
                 audit.violations.append(
-                    f"{who}: payments {payments} != available {total} + held {in_flight} "
+                    f"{who}: payments {payments} != available {available} + held {held} "
                     f"+ completed {completed} (invariant 3)"
                 )
         cursor.execute(_POSTINGS)

@@ -1,0 +1,136 @@
+"""The management commands, run as an operator runs them: a separate process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.core.management import call_command
+from django.db import connection
+
+from payouts.models import Merchant
+from payouts.tests.test_worker_consumer import database_url
+
+BACKEND = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BACKEND,
+        env={**os.environ, "DATABASE_URL": database_url()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_create_merchant_prints_one_json_object_with_a_working_key(api):
+    result = manage("create_merchant", "--name", "Asha Designs", "--credit-paise", "250000")
+
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert set(created) == {"id", "name", "api_key", "bank_account_ids"}
+    assert created["name"] == "Asha Designs"
+    assert len(created["bank_account_ids"]) == 1
+    merchant = api.as_merchant(created["api_key"])
+    assert merchant.get("/me").json == {"id": created["id"], "name": "Asha Designs"}
+    assert merchant.balance() == (250_000, 0)
+    assert [a["id"] for a in merchant.get("/bank-accounts").json] == created["bank_account_ids"]
+
+
+def test_api_keys_are_stored_only_as_hashes(api):
+    created = json.loads(manage("create_merchant", "--name", "Hash", "--credit-paise", "1").stdout)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM payouts_apikey")
+        dump = repr(cursor.fetchall())
+    assert created["api_key"] not in dump
+    assert created["api_key"][8:] not in dump
+
+
+def test_seed_creates_three_demo_merchants_once(api, settings):
+    first = manage("seed")
+    second = manage("seed")
+
+    assert first.returncode == second.returncode == 0
+    assert Merchant.objects.filter(is_demo=True).count() == 3
+    balances = sorted(Merchant.objects.values_list("available_paise", flat=True))
+    assert all(balance > 0 for balance in balances)
+    assert "exists" in second.stdout and "created" not in second.stdout
+    settings.DEMO_MODE = True
+    demo = api.get("/demo/merchants").json
+    assert len(demo) == 3
+    for merchant in demo:
+        assert api.as_merchant(merchant["api_key"]).get("/me").json["id"] == merchant["id"]
+
+
+def test_check_ledger_passes_on_a_consistent_ledger(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    merchant.api.create_payout(2_000, merchant.bank_account_id)
+
+    result = manage("check_ledger")
+
+    assert result.returncode == 0, result.stderr
+    assert "checked 1 merchants, 2 ledger entries, 1 payouts" in result.stdout
+    assert "all invariants hold" in result.stdout
+
+
+def break_on_purpose(statement: str, params=()) -> None:
+    """Write around every trigger, as only a superuser with replication powers can."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(statement, params)
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def test_check_ledger_fails_when_a_balance_drifts_from_the_ledger(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    break_on_purpose("UPDATE payouts_merchant SET available_paise = available_paise + 1 WHERE id = %s", [merchant.id])
+
+    result = manage("check_ledger")
+
+    assert result.returncode != 0
+    assert f"merchant {merchant.id}: available_paise 10001 != ledger sum 10000 (invariant 1)" in result.stderr
+
+
+def test_check_ledger_fails_when_a_ledger_entry_was_deleted(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(2_000, merchant.bank_account_id).json["id"]
+    break_on_purpose("DELETE FROM payouts_ledgerentry WHERE payout_id = %s", [payout_id])
+
+    result = manage("check_ledger")
+
+    assert result.returncode != 0
+    assert f"payout {payout_id} of merchant {merchant.id} (pending): 0 debits" in result.stderr
+
+
+def test_check_ledger_fails_when_held_funds_do_not_match_payouts(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    merchant.api.create_payout(2_000, merchant.bank_account_id)
+    break_on_purpose("UPDATE payouts_merchant SET held_paise = 0 WHERE id = %s", [merchant.id])
+
+    result = manage("check_ledger")
+
+    assert result.returncode != 0
+    assert "(invariant 2)" in result.stderr and "(invariant 3)" in result.stderr
+
+
+def test_check_ledger_fails_when_the_append_only_trigger_is_disabled(make_merchant):
+    make_merchant(credit_paise=10_000)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE payouts_ledgerentry DISABLE TRIGGER ledger_entry_append_only")
+    try:
+        result = manage("check_ledger")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE payouts_ledgerentry ENABLE TRIGGER ledger_entry_append_only")
+
+    assert result.returncode != 0
+    assert "trigger ledger_entry_append_only on payouts_ledgerentry is missing or disabled" in result.stderr
+    call_command("check_ledger")

@@ -1,0 +1,186 @@
+"""What PostgreSQL refuses by itself, whatever code or psql session asks."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from payouts import bank, services
+from payouts.tests.conftest import count
+
+
+def sql(statement: str, params=()):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+@pytest.fixture
+def paid_out(make_merchant):
+    """A merchant with 10 000 paise and one completed 6 000-paise payout."""
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(6_000, merchant.bank_account_id).json["id"]
+    services.payout_process(payout_id=payout_id, gateway=bank.SimulatedBank(outcome="success"))
+    return merchant, payout_id
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("UPDATE payouts_payout SET status = 'pending' WHERE id = %s", "final"),
+        ("UPDATE payouts_payout SET status = 'failed', failure_reason = 'x' WHERE id = %s", "final"),
+        ("UPDATE payouts_payout SET amount_paise = 1 WHERE id = %s", "final"),
+        ("DELETE FROM payouts_payout WHERE id = %s", "append-only"),
+    ],
+)
+def test_a_final_payout_never_changes(paid_out, statement, message):
+    _, payout_id = paid_out
+
+    with pytest.raises(DatabaseError, match=message):
+        sql(statement, [payout_id])
+
+
+@pytest.mark.parametrize(
+    ("new_status", "allowed"),
+    [("processing", True), ("completed", False), ("failed", False)],
+)
+def test_a_pending_payout_may_only_go_to_processing(make_merchant, new_status, allowed):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(1_000, merchant.bank_account_id).json["id"]
+    statement = "UPDATE payouts_payout SET status = %s, failure_reason = 'x' WHERE id = %s"
+
+    if allowed:
+        sql(statement, [new_status, payout_id])
+    else:
+        with pytest.raises(DatabaseError, match=f"illegal payout transition pending -> {new_status}"):
+            sql(statement, [new_status, payout_id])
+
+
+def test_a_processing_payout_cannot_go_back_to_pending(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(1_000, merchant.bank_account_id).json["id"]
+    sql("UPDATE payouts_payout SET status = 'processing', attempts = 1 WHERE id = %s", [payout_id])
+
+    with pytest.raises(DatabaseError, match="illegal payout transition processing -> pending"):
+        sql("UPDATE payouts_payout SET status = 'pending' WHERE id = %s", [payout_id])
+
+
+def test_failed_to_completed_is_refused(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(1_000, merchant.bank_account_id).json["id"]
+    services.payout_process(payout_id=payout_id, gateway=bank.SimulatedBank(outcome="failure"))
+
+    with pytest.raises(DatabaseError, match="final"):
+        sql("UPDATE payouts_payout SET status = 'completed' WHERE id = %s", [payout_id])
+
+
+def test_failing_a_payout_without_its_reversal_is_refused_at_commit(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(1_000, merchant.bank_account_id).json["id"]
+    sql("UPDATE payouts_payout SET status = 'processing', attempts = 1 WHERE id = %s", [payout_id])
+
+    with pytest.raises(DatabaseError, match="reversal iff failed"):
+        sql("UPDATE payouts_payout SET status = 'failed', failure_reason = 'x' WHERE id = %s", [payout_id])
+    assert merchant.api.balance() == (9_000, 1_000)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE payouts_ledgerentry SET amount_paise = amount_paise + 1 WHERE merchant_id = %s",
+        "UPDATE payouts_ledgerentry SET description = 'edited' WHERE merchant_id = %s",
+        "DELETE FROM payouts_ledgerentry WHERE merchant_id = %s",
+    ],
+)
+def test_ledger_rows_are_never_updated_or_deleted(make_merchant, statement):
+    merchant = make_merchant(credit_paise=10_000)
+
+    with pytest.raises(DatabaseError, match="append-only"):
+        sql(statement, [merchant.id])
+    assert count("payouts_ledgerentry", "merchant_id = %s", [merchant.id]) == 1
+
+
+def test_payout_events_are_never_updated_or_deleted(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    merchant.api.create_payout(1_000, merchant.bank_account_id)
+
+    with pytest.raises(DatabaseError, match="append-only"):
+        sql("UPDATE payouts_payoutevent SET reason = 'edited'")
+    with pytest.raises(DatabaseError, match="append-only"):
+        sql("DELETE FROM payouts_payoutevent")
+
+
+def test_balances_cannot_be_written_directly(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+
+    with pytest.raises(DatabaseError, match="derived from the ledger"):
+        sql("UPDATE payouts_merchant SET available_paise = 99999999 WHERE id = %s", [merchant.id])
+    with pytest.raises(DatabaseError, match="zero balances"):
+        sql(
+            "INSERT INTO payouts_merchant (name, is_demo, available_paise, held_paise, created_at) "
+            "VALUES ('rich', false, 100, 0, now())"
+        )
+    assert merchant.api.balance() == (10_000, 0)
+
+
+def test_a_payout_beyond_the_available_balance_is_refused_even_without_the_lock(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+
+    with pytest.raises(DatabaseError, match="merchant_available_not_negative"):
+        sql(
+            "WITH p AS (INSERT INTO payouts_payout (merchant_id, bank_account_id, amount_paise, status, attempts, "
+            "bank_reference, created_at, updated_at) VALUES (%s, %s, 10001, 'pending', 0, '', now(), now()) "
+            "RETURNING id) "
+            "INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at) "
+            "SELECT %s, 'payout', -10001, 'overdraft', p.id, now() FROM p",
+            [merchant.id, merchant.bank_account_id, merchant.id],
+        )
+    assert merchant.api.balance() == (10_000, 0)
+
+
+@pytest.mark.parametrize("amount", [0, -1])
+def test_a_payout_amount_must_be_positive(make_merchant, amount):
+    merchant = make_merchant(credit_paise=10_000)
+
+    with pytest.raises(DatabaseError, match="payout_amount_positive"):
+        sql(
+            "INSERT INTO payouts_payout (merchant_id, bank_account_id, amount_paise, status, attempts, "
+            "bank_reference, created_at, updated_at) VALUES (%s, %s, %s, 'pending', 0, '', now(), now())",
+            [merchant.id, merchant.bank_account_id, amount],
+        )
+
+
+def test_a_second_debit_for_one_payout_is_refused(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(1_000, merchant.bank_account_id).json["id"]
+
+    with pytest.raises(DatabaseError, match="ledger_one_debit_per_payout"):
+        sql(
+            "INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at) "
+            "VALUES (%s, 'payout', -1000, 'again', %s, now())",
+            [merchant.id, payout_id],
+        )
+
+
+def test_a_payout_without_its_debit_is_refused_at_commit(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+
+    with pytest.raises(DatabaseError, match="one debit of its amount"):
+        sql(
+            "INSERT INTO payouts_payout (merchant_id, bank_account_id, amount_paise, status, attempts, "
+            "bank_reference, created_at, updated_at) VALUES (%s, %s, 500, 'pending', 0, '', now(), now())",
+            [merchant.id, merchant.bank_account_id],
+        )
+    assert merchant.api.balance() == (10_000, 0)
+
+
+def test_a_second_idempotency_record_for_one_key_is_refused(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    key = "6f1c1f0e-8d2b-4a57-9a7e-3c2d1b0a9f8e"
+    merchant.api.create_payout(1_000, merchant.bank_account_id, key=key)
+
+    with pytest.raises(DatabaseError, match="idempotency_one_per_merchant_key"):
+        sql(
+            "INSERT INTO payouts_idempotencyrecord (merchant_id, key, fingerprint, response_status, response_body, "
+            "created_at, expires_at) VALUES (%s, %s, 'f', 201, '{}', now(), now() + interval '1 day')",
+            [merchant.id, key],
+        )
