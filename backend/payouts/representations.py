@@ -25,6 +25,22 @@ def render(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+def rupees(paise: int) -> str:
+    """Paise as Indian rupees with Indian digit grouping: 12345678 → "₹1,23,456.78"."""
+    sign = "-" if paise < 0 else ""
+    whole, fraction = divmod(abs(paise), 100)
+    digits = str(whole)
+    head, tail = digits[:-3], digits[-3:]
+    groups = []
+    while len(head) > 2:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    if head:
+        groups.insert(0, head)
+    grouped = ",".join([*groups, tail]) if groups else tail
+    return f"{sign}₹{grouped}.{fraction:02d}"
+
+
 def payout_as_dict(payout: Payout) -> dict:
     return {
         "id": payout.id,

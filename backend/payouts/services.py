@@ -38,7 +38,7 @@ from payouts.idempotency import StoredResponse, idempotency_remember, idempotenc
 from payouts.ledger import ledger_post
 from payouts.locks import merchant_lock
 from payouts.models import ApiKey, BankAccount, LedgerEntry, Merchant, Payout, PayoutEvent
-from payouts.representations import payout_as_dict, render
+from payouts.representations import payout_as_dict, render, rupees
 from payouts.selectors import api_key_hash
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ def payout_create(
         if merchant.available_paise < amount_paise:
             response = StoredResponse.of_error(
                 InsufficientFunds(
-                    f"Insufficient funds: {merchant.available_paise} paise available, {amount_paise} paise requested."
+                    f"Insufficient funds: {rupees(merchant.available_paise)} available, "
+                    f"{rupees(amount_paise)} requested."
                 )
             )
         else:

@@ -372,3 +372,11 @@ def test_the_rate_limit_answers_429_with_retry_after(make_merchant, settings):
     assert replies[3].error_code == "rate_limited"
     assert 1 <= int(replies[3].headers["retry-after"]) <= 60
     assert count("payouts_payout") == 3
+
+
+def test_the_insufficient_funds_message_speaks_rupees(make_merchant):
+    merchant = make_merchant(credit_paise=12_345_678)
+
+    reply = merchant.api.create_payout(100_000_000_001, merchant.bank_account_id)
+
+    assert reply.json["error"]["message"] == "Insufficient funds: ₹1,23,456.78 available, ₹1,00,00,00,000.01 requested."
