@@ -1,0 +1,374 @@
+#!/usr/bin/env node
+/**
+ * End-to-end check of the merchant dashboard against a running stack
+ * (API, worker and dashboard, e.g. `make run`). It drives headless Chromium:
+ *
+ *   1. picks a merchant in the switcher and checks the balance the page shows
+ *      against the API;
+ *   2. requests a ₹1.00 payout, sees its row appear and reach completed or
+ *      failed without a reload, and sees the balances move;
+ *   3. requests more than the available balance and sees the API's
+ *      insufficient-funds message;
+ *   4. checks there is no horizontal scroll at 390 px, saves screenshots.
+ *
+ * Env: E2E_WEB_URL (http://127.0.0.1:5173), E2E_API_URL (http://127.0.0.1:8000),
+ * CHROMIUM_PATH (/usr/bin/chromium), E2E_TERMINAL_TIMEOUT_MS (90000).
+ * Exits non-zero with the reason on any failure.
+ */
+
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const WEB_URL = (process.env.E2E_WEB_URL ?? 'http://127.0.0.1:5173').replace(/\/+$/, '');
+const API_URL = (process.env.E2E_API_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TERMINAL_TIMEOUT_MS = Number(process.env.E2E_TERMINAL_TIMEOUT_MS ?? 90_000);
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const PAYOUT_PAISE = 100n;
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+class Failure extends Error {}
+
+function fail(message) {
+  throw new Failure(message);
+}
+
+const started = Date.now();
+function log(message) {
+  const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
+  console.log(`[${seconds}s] ${message}`);
+}
+
+async function step(name, body) {
+  const t0 = Date.now();
+  try {
+    const result = await body();
+    log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return result;
+  } catch (error) {
+    if (error instanceof Failure) throw new Failure(`${name}: ${error.message}`);
+    throw new Failure(`${name}: ${error?.message ?? error}`);
+  }
+}
+
+/** "₹1,23,456.78" or "-₹0.05" to integer paise, exactly. */
+function paiseFromText(text) {
+  const match = /^\s*([+-]?)₹([\d,]+)\.(\d{2})\s*$/.exec(text ?? '');
+  if (!match) fail(`not a rupee amount: ${JSON.stringify(text)}`);
+  const paise = BigInt(match[2].replaceAll(',', '')) * 100n + BigInt(match[3]);
+  return match[1] === '-' ? -paise : paise;
+}
+
+/** Integer paise to what a person types: 150050n -> "1500.50". */
+function rupeeInput(paise) {
+  return `${paise / 100n}.${(paise % 100n).toString().padStart(2, '0')}`;
+}
+
+async function api(path, { apiKey } = {}) {
+  let response;
+  try {
+    response = await fetch(`${API_URL}/api/v1${path}`, {
+      headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (error) {
+    fail(`the API at ${API_URL} is not reachable (${error.cause?.code ?? error.message}). Start the stack first, e.g. make run.`);
+  }
+  const text = await response.text();
+  if (!response.ok) fail(`GET ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+async function waitFor(description, probe, { timeoutMs = 10_000, intervalMs = 200 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    if (Date.now() > deadline) fail(`timed out after ${timeoutMs / 1000} s waiting for ${description}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+const byTestId = (id) => `[data-testid="${id}"]`;
+
+async function text(page, testId) {
+  const locator = page.locator(byTestId(testId));
+  return (await locator.count()) > 0 ? (await locator.first().textContent())?.trim() : undefined;
+}
+
+async function main() {
+  await mkdir(SCREENSHOTS, { recursive: true });
+
+  const merchants = await step('the API is up and lists demo merchants', async () => {
+    await api('/health');
+    const list = await api('/demo/merchants');
+    if (!Array.isArray(list) || list.length === 0) fail('GET /demo/merchants returned no merchants (is DEMO_MODE on and the seed run?)');
+    return list;
+  });
+
+  const merchant = await step('choose a merchant that can afford a ₹1.00 payout', async () => {
+    const withBalance = [];
+    for (const candidate of merchants) {
+      const balance = await api('/balance', { apiKey: candidate.api_key });
+      withBalance.push({ ...candidate, available: BigInt(balance.available_paise) });
+    }
+    const able = withBalance.filter((candidate) => candidate.available >= PAYOUT_PAISE);
+    if (able.length === 0) fail('no demo merchant has ₹1.00 available');
+    // Prefer one that is not the default, so the switcher is really exercised.
+    const chosen = able.find((candidate) => String(candidate.id) !== String(merchants[0].id)) ?? able[0];
+    log(`     merchant "${chosen.name}" (id ${chosen.id}), API says available ${chosen.available} paise`);
+    return chosen;
+  });
+
+  await step(`the dashboard is served at ${WEB_URL}`, async () => {
+    try {
+      const response = await fetch(WEB_URL, { signal: AbortSignal.timeout(10_000) });
+      if (!response.ok) fail(`GET ${WEB_URL} answered ${response.status}`);
+    } catch (error) {
+      if (error instanceof Failure) throw error;
+      fail(`nothing answers at ${WEB_URL} (${error.cause?.code ?? error.message}). Start it with npm run dev.`);
+    }
+  });
+
+  const profile = await mkdtemp(join(tmpdir(), 'payout-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+  const pageErrors = [];
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+
+  try {
+    await step('open the dashboard and pick the merchant in the switcher', async () => {
+      await page.goto(WEB_URL, { waitUntil: 'domcontentloaded' });
+      const switcher = page.locator(byTestId('merchant-switcher'));
+      await switcher.waitFor({ timeout: 20_000 });
+      await switcher.selectOption(String(merchant.id));
+      await page.locator('h1', { hasText: merchant.name }).waitFor({ timeout: 10_000 });
+      await page.locator(byTestId('available-balance')).waitFor({ timeout: 15_000 });
+      await page.locator(byTestId('held-balance')).waitFor({ timeout: 15_000 });
+    });
+
+    await step('the page shows the balance the API reports', async () => {
+      await waitFor('the page balance to match GET /balance', async () => {
+        const balance = await api('/balance', { apiKey: merchant.api_key });
+        const shown = paiseFromText(await text(page, 'available-balance'));
+        const held = paiseFromText(await text(page, 'held-balance'));
+        return shown === BigInt(balance.available_paise) && held === BigInt(balance.held_paise);
+      }, { timeoutMs: 20_000, intervalMs: 500 });
+      log(`     page: available ${await text(page, 'available-balance')}, held ${await text(page, 'held-balance')}`);
+    });
+
+    const before = {
+      available: await text(page, 'available-balance'),
+      held: await text(page, 'held-balance'),
+    };
+
+    const existingIds = await step('the payout history has loaded', async () => {
+      await page.waitForFunction(
+        () =>
+          document.querySelector('[data-testid="payout-row"]') !== null ||
+          /No payouts yet/.test(document.body.textContent ?? ''),
+        undefined,
+        { timeout: 15_000 },
+      );
+      return page.$$eval('[data-testid="payout-row"]', (rows) => rows.map((row) => row.dataset.payoutId));
+    });
+
+    // Record every balance the page shows from now on, so a brief hold that is
+    // released quickly (a fast bank failure) is still seen.
+    await page.evaluate(() => {
+      const seen = new Set();
+      const sample = () => {
+        const available = document.querySelector('[data-testid="available-balance"]')?.textContent;
+        const held = document.querySelector('[data-testid="held-balance"]')?.textContent;
+        if (available && held) seen.add(`${available}|${held}`);
+      };
+      sample();
+      new MutationObserver(sample).observe(document.body, { subtree: true, childList: true, characterData: true });
+      window.__balancesSeen = seen;
+    });
+
+    const created = await step('request a ₹1.00 payout', async () => {
+      const account = page.locator(byTestId('payout-bank-account'));
+      await account.waitFor({ timeout: 10_000 });
+      const accountValue = await account.inputValue();
+      if (!accountValue) fail('the merchant has no bank account to pay out to');
+      await page.locator(byTestId('payout-amount')).fill(rupeeInput(PAYOUT_PAISE));
+      const [response] = await Promise.all([
+        page.waitForResponse(
+          (candidate) => candidate.request().method() === 'POST' && /\/api\/v1\/payouts\/?$/.test(new URL(candidate.url()).pathname),
+          { timeout: 30_000 },
+        ),
+        page.locator(byTestId('payout-submit')).click(),
+      ]);
+      const key = response.request().headers()['idempotency-key'];
+      if (!UUID_V4.test(key ?? '')) fail(`Idempotency-Key is not a UUID v4: ${key}`);
+      const body = await response.json().catch(() => null);
+      if (response.status() !== 201) fail(`POST /payouts answered ${response.status()}: ${JSON.stringify(body)}`);
+      if (String(body.amount_paise) !== String(PAYOUT_PAISE)) fail(`payout amount is ${body.amount_paise}, expected ${PAYOUT_PAISE}`);
+      await waitFor('the amount field to clear after success', async () =>
+        (await page.locator(byTestId('payout-amount')).inputValue()) === '',
+      );
+      log(`     payout ${body.id} created (${body.status}), Idempotency-Key ${key}`);
+      return body;
+    });
+
+    const row = page.locator(`${byTestId('payout-row')}[data-payout-id="${created.id}"]`);
+
+    await step('its row appears in the payout history', async () => {
+      await row.waitFor({ timeout: 10_000 });
+      if (existingIds.includes(String(created.id))) fail('the payout id was already listed before the request');
+    });
+
+    const finalStatus = await step('the row reaches completed or failed without a reload', async () => {
+      const navigations = [];
+      page.on('framenavigated', (frame) => frame === page.mainFrame() && navigations.push(frame.url()));
+      const seen = [];
+      const status = await waitFor(
+        'a terminal data-status',
+        async () => {
+          const current = await row.getAttribute('data-status');
+          if (current && seen.at(-1) !== current) {
+            seen.push(current);
+            log(`     data-status = ${current}`);
+          }
+          return current === 'completed' || current === 'failed' ? current : null;
+        },
+        { timeoutMs: TERMINAL_TIMEOUT_MS, intervalMs: 200 },
+      );
+      if (navigations.length > 0) fail(`the page navigated: ${navigations.join(', ')}`);
+      const truth = await api(`/payouts/${created.id}`, { apiKey: merchant.api_key });
+      if (truth.status !== status) fail(`page says ${status}, API says ${truth.status}`);
+      return status;
+    });
+
+    await step('the balances moved after the request', async () => {
+      const seen = await page.evaluate(() => [...window.__balancesSeen]);
+      const initial = `${before.available}|${before.held}`;
+      const changed = seen.filter((value) => value !== initial);
+      if (changed.length > 0) {
+        log(`     before ${initial}; seen since: ${changed.join('; ')}`);
+        return;
+      }
+      if (finalStatus === 'completed') fail(`available and held never changed from ${initial}`);
+      // A failure that returns the funds before the next read leaves the same
+      // figures; then the ledger must show the debit and its reversal.
+      await waitFor('a payout debit and its reversal in the ledger', async () => {
+        const kinds = await page.$$eval(
+          `[data-testid="ledger-row"][data-payout-id="${created.id}"]`,
+          (rows) => rows.map((entry) => entry.dataset.kind),
+        );
+        return kinds.includes('payout') && kinds.includes('reversal');
+      }, { timeoutMs: 20_000 });
+      log('     funds were held and returned between two reads; the ledger shows the debit and its reversal');
+    });
+
+    await step('the final balance on the page matches the API', async () => {
+      await waitFor('page balance = API balance', async () => {
+        const balance = await api('/balance', { apiKey: merchant.api_key });
+        return (
+          paiseFromText(await text(page, 'available-balance')) === BigInt(balance.available_paise) &&
+          paiseFromText(await text(page, 'held-balance')) === BigInt(balance.held_paise)
+        );
+      }, { timeoutMs: 20_000, intervalMs: 500 });
+      log(`     page: available ${await text(page, 'available-balance')}, held ${await text(page, 'held-balance')}`);
+    });
+
+    await step('the payout events open as a timeline', async () => {
+      await row.locator('button').first().click();
+      await row.locator('ol li').first().waitFor({ timeout: 10_000 });
+      const items = await row.locator('ol li').count();
+      log(`     ${items} event(s) listed`);
+    });
+
+    await step('screenshot at 1280×900', async () => {
+      await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-1280x900.png') });
+      await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-1280-full.png'), fullPage: true });
+    });
+
+    await step('a payout above the available balance shows the insufficient-funds message', async () => {
+      const available = paiseFromText(await text(page, 'available-balance'));
+      const tooMuch = (available > 0n ? available : 0n) + 10_000n;
+      await page.locator(byTestId('payout-amount')).fill(rupeeInput(tooMuch));
+      const [response] = await Promise.all([
+        page.waitForResponse(
+          (candidate) => candidate.request().method() === 'POST' && /\/api\/v1\/payouts\/?$/.test(new URL(candidate.url()).pathname),
+          { timeout: 30_000 },
+        ),
+        page.locator(byTestId('payout-submit')).click(),
+      ]);
+      const body = await response.json().catch(() => null);
+      if (response.status() !== 422 || body?.error?.code !== 'insufficient_funds') {
+        fail(`expected 422 insufficient_funds for ${rupeeInput(tooMuch)}, got ${response.status()}: ${JSON.stringify(body)}`);
+      }
+      const error = page.locator(byTestId('payout-error'));
+      await error.waitFor({ timeout: 10_000 });
+      const shown = (await error.textContent())?.trim() ?? '';
+      if (!shown.includes(body.error.message)) fail(`payout-error says ${JSON.stringify(shown)}, API said ${JSON.stringify(body.error.message)}`);
+      if ((await error.getAttribute('role')) !== 'alert') fail('payout-error is not role="alert"');
+      log(`     asked for ₹${rupeeInput(tooMuch)}; payout-error: "${shown}"`);
+      await page.locator(byTestId('payout-submit')).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(SCREENSHOTS, 'insufficient-funds-1280x900.png') });
+    });
+
+    await step('at 390×844 nothing scrolls sideways', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.waitForTimeout(300);
+      const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+      }));
+      if (scrollWidth > clientWidth) fail(`page is ${scrollWidth} px wide in a ${clientWidth} px viewport`);
+      await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-390x844.png') });
+      await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-390-full.png'), fullPage: true });
+    });
+
+    await step('the merchant choice survives a reload', async () => {
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      const switcher = page.locator(byTestId('merchant-switcher'));
+      await switcher.waitFor({ timeout: 20_000 });
+      const value = await switcher.inputValue();
+      if (value !== String(merchant.id)) fail(`switcher shows ${value}, expected ${merchant.id}`);
+    });
+
+    if (pageErrors.length > 0) fail(`uncaught errors in the page: ${pageErrors.join(' | ')}`);
+  } catch (error) {
+    await page.screenshot({ path: join(SCREENSHOTS, 'failure.png'), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => {
+    log(`PASS: dashboard end-to-end; screenshots in ${SCREENSHOTS}`);
+    process.exit(0);
+  },
+  (error) => {
+    console.error(`\nFAIL: ${error instanceof Failure ? error.message : error?.stack ?? error}`);
+    console.error(`(screenshots, if any, in ${SCREENSHOTS})`);
+    process.exit(1);
+  },
+);
