@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The dashboard in headless Chromium against the real API and worker.
+# Starts its own stack on free ports against a fresh database `<name>_e2e` on
+# the configured server (DATABASE_URL / REDIS_URL must be set: scripts/test.sh
+# does it), runs frontend/e2e/dashboard.e2e.mjs, then checks the ledger.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="$PWD/.venv/bin/python"
+
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+API=$(free_port)
+WEB=$(free_port)
+E2E_DATABASE_URL=$("$PY" scripts/scratch_db.py create e2e)
+export DATABASE_URL="$E2E_DATABASE_URL"
+export DEBUG=false DEMO_MODE=true SECRET_KEY="e2e-$(date +%s%N)-not-secret"
+export ALLOWED_HOSTS=127.0.0.1,localhost CORS_ALLOWED_ORIGINS="http://127.0.0.1:${WEB}"
+export HUEY_NAME="payouts-e2e-$$" BANK_SIMULATOR_OUTCOME=random BANK_SIMULATOR_SEED=e2e
+export PAYOUT_PROCESSING_TIMEOUT_SECONDS=2 PAYOUT_RETRY_BACKOFF_SECONDS=1 LOG_LEVEL=WARNING
+
+logs=$(mktemp -d)
+pids=()
+finish() {
+  status=$?
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ $status -ne 0 ]; then
+    echo "--- API log"; tail -n 40 "$logs/api.log" || true
+    echo "--- worker log"; tail -n 40 "$logs/worker.log" || true
+  fi
+  "$PY" scripts/scratch_db.py drop e2e >/dev/null 2>&1 || true
+  rm -rf "$logs"
+  exit $status
+}
+trap finish EXIT
+
+(cd backend && "$PY" manage.py migrate --noinput >/dev/null && "$PY" manage.py seed >/dev/null)
+.venv/bin/gunicorn config.wsgi --chdir backend --bind "127.0.0.1:${API}" --workers 2 >"$logs/api.log" 2>&1 &
+pids+=($!)
+(cd backend && exec "$PY" manage.py run_huey >"$logs/worker.log" 2>&1) &
+pids+=($!)
+(cd frontend && VITE_API_URL="http://127.0.0.1:${API}" exec npx vite --host 127.0.0.1 --port "$WEB" --strictPort >"$logs/web.log" 2>&1) &
+pids+=($!)
+
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:${API}/api/v1/health" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:${WEB}/" >/dev/null 2>&1; then
+    break
+  fi
+  sleep 0.2
+done
+
+(cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" npm run --silent e2e)
+(cd backend && "$PY" manage.py check_ledger | tail -n 1)
