@@ -18,10 +18,11 @@ export HUEY_NAME="payouts-e2e-$$" BANK_SIMULATOR_OUTCOME=random BANK_SIMULATOR_S
 export PAYOUT_PROCESSING_TIMEOUT_SECONDS=2 PAYOUT_RETRY_BACKOFF_SECONDS=1 LOG_LEVEL=WARNING
 
 logs=$(mktemp -d)
+set -m  # each child in its own process group, stopped as a group
 pids=()
 finish() {
   status=$?
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [ $status -ne 0 ]; then
     echo "--- API log"; tail -n 40 "$logs/api.log" || true
@@ -38,7 +39,7 @@ trap finish EXIT
 pids+=($!)
 (cd backend && exec "$PY" manage.py run_huey >"$logs/worker.log" 2>&1) &
 pids+=($!)
-(cd frontend && VITE_API_URL="http://127.0.0.1:${API}" exec npx vite --host 127.0.0.1 --port "$WEB" --strictPort >"$logs/web.log" 2>&1) &
+(cd frontend && VITE_API_URL="http://127.0.0.1:${API}" exec node_modules/.bin/vite --host 127.0.0.1 --port "$WEB" --strictPort >"$logs/web.log" 2>&1) &
 pids+=($!)
 
 for _ in $(seq 1 100); do

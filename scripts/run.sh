@@ -16,22 +16,25 @@ eval "$($PY backend/config/embedded.py env)"
 $PY backend/manage.py migrate --noinput
 $PY backend/manage.py seed
 
+# Each child gets its own process group, so stopping one stops all it started.
+set -m
 pids=()
 cleanup() {
   trap - INT TERM EXIT
   echo "stopping..."
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if $embedded; then $PY backend/config/embedded.py down; fi
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap "cleanup; exit 0" INT TERM
 
 .venv/bin/gunicorn config.wsgi --chdir backend --bind "127.0.0.1:${API_PORT}" \
   --workers "${WEB_CONCURRENCY:-3}" --access-logfile - &
 pids+=($!)
 (cd backend && exec ../$PY manage.py run_huey) &
 pids+=($!)
-(cd frontend && VITE_API_URL="http://127.0.0.1:${API_PORT}" exec npx vite --host 127.0.0.1 --port "${WEB_PORT}" --strictPort) &
+(cd frontend && VITE_API_URL="http://127.0.0.1:${API_PORT}" exec node_modules/.bin/vite --host 127.0.0.1 --port "${WEB_PORT}" --strictPort) &
 pids+=($!)
 
 sleep 2
