@@ -128,7 +128,7 @@ def stop() -> None:
         with suppress(redis.RedisError, OSError):  # shutdown closes the connection under us
             redis.Redis(unix_socket_path=str(REDIS_SOCKET)).shutdown(nosave=True)
     if (PG_DIR / "postmaster.pid").exists():
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         user = "pgserver" if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PG_DIR, user=user)

@@ -31,7 +31,7 @@ def rupees(paise: int) -> str:
     whole, fraction = divmod(abs(paise), 100)
     digits = str(whole)
     head, tail = digits[:-3], digits[-3:]
-    groups = []
+    groups: list[str] = []
     while len(head) > 2:
         groups.insert(0, head[-2:])
         head = head[:-2]

@@ -247,6 +247,7 @@ def payout_check_attempt(*, payout_id: int, attempt: int, gateway: bank.Gateway 
     payout = Payout.objects.filter(pk=payout_id).first()
     if payout is None or not _is_live(payout, attempt):
         return None
+    assert payout.attempt_deadline is not None  # a live attempt has one
     if payout.attempt_deadline > timezone.now():
         return FollowUp(action="check", at=payout.attempt_deadline, attempt=attempt)
     answer = gateway.inquire(reference=payout.reference)
@@ -254,7 +255,7 @@ def payout_check_attempt(*, payout_id: int, attempt: int, gateway: bank.Gateway 
     with transaction.atomic(durable=True):
         merchant_lock(merchant_id=payout.merchant_id)
         payout = _locked_payout(payout_id)
-        if not _is_live(payout, attempt) or payout.attempt_deadline > now:
+        if not _is_live(payout, attempt) or (payout.attempt_deadline and payout.attempt_deadline > now):
             return None
         timeout = settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS
         if answer.outcome == bank.SETTLED:

@@ -52,8 +52,9 @@ def exception_handler(exc, context):
             exc.status_code = status.HTTP_401_UNAUTHORIZED
             if isinstance(exc, exceptions.NotAuthenticated):
                 message = "Send your API key as 'Authorization: Bearer <api_key>'."
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait) or 1)
+        wait = getattr(exc, "wait", None)
+        if wait:
+            headers["Retry-After"] = str(int(wait) or 1)
         return Response(envelope(code, message), status=exc.status_code, headers=headers)
     return None  # a bug: ApiErrorMiddleware logs it and answers 500 in the envelope
 

@@ -85,7 +85,7 @@ class LedgerView(APIView):
     def get(self, request):
         paginator = NewestFirst()
         page = paginator.paginate_queryset(selectors.ledger_entries(merchant_id=request.user.id), request, self)
-        return paginator.get_paginated_response([ledger_entry_as_dict(entry) for entry in page])
+        return paginator.get_paginated_response([ledger_entry_as_dict(entry) for entry in page or []])
 
 
 class BankAccountsView(APIView):
@@ -113,7 +113,7 @@ class PayoutsView(APIView):
         paginator = NewestFirst()
         queryset = selectors.payouts(merchant_id=request.user.id, status=status)
         page = paginator.paginate_queryset(queryset, request, self)
-        return paginator.get_paginated_response([payout_as_dict(p) for p in page])
+        return paginator.get_paginated_response([payout_as_dict(p) for p in page or []])
 
     @extend_schema(
         parameters=[schema.IDEMPOTENCY_KEY],

@@ -6,6 +6,7 @@ left as it is; only its demo API key is (re)registered, so the key shown by
 """
 
 from datetime import timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import connection
@@ -17,7 +18,7 @@ from payouts.selectors import demo_api_key
 
 SEED_LOCK = 7_250_001  # pg advisory lock id
 
-DEMO_MERCHANTS = [
+DEMO_MERCHANTS: list[dict[str, Any]] = [
     {
         "name": "Kavya Raman Design Studio",
         "bank_accounts": [
