@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 SWEEP_EVERY_SECONDS = 5
 SWEEP_RUNS_FOR_SECONDS = 55
+SWEEP_MAX_BACKLOG = 100
 SWEEP_LOCK_KEY = f"{HUEY.name}:payout-sweep-lock"
 
 
@@ -47,7 +48,14 @@ def _follow(payout_id: int, follow_up: services.FollowUp | None) -> None:
 
 
 def sweep_once() -> int:
-    """Enqueue the next step of every payout whose task was lost. Returns how many."""
+    """Enqueue the next step of every payout whose task was lost. Returns how many.
+
+    Skipped while the queue holds a backlog: the consumers are busy with
+    queued work, and payouts merely waiting in it would only be enqueued
+    twice. Lost work is found as soon as the backlog drains.
+    """
+    if HUEY.pending_count() > SWEEP_MAX_BACKLOG:
+        return 0
     work = services.payouts_needing_work(now=timezone.now())
     for item in work:
         if item.action == "check":

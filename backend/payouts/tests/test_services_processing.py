@@ -253,6 +253,23 @@ def test_the_sweep_enqueues_lost_work_into_redis(payout, settings):
     HUEY.flush()
 
 
+def test_the_sweep_waits_while_the_queue_holds_a_backlog(payout, settings):
+    from huey.contrib.djhuey import HUEY
+
+    from payouts.tasks import SWEEP_MAX_BACKLOG, payout_process_task, sweep_once
+
+    settings.PAYOUT_SWEEP_GRACE_SECONDS = 0
+    _, payout_id = payout
+    HUEY.flush()
+    for _ in range(SWEEP_MAX_BACKLOG + 1):
+        payout_process_task(payout_id)
+
+    assert sweep_once() == 0
+    HUEY.flush()
+    assert sweep_once() == 1
+    HUEY.flush()
+
+
 def test_final_payouts_are_left_alone(payout):
     _, payout_id = payout
     services.payout_process(payout_id=payout_id, gateway=SUCCESS)
