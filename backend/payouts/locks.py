@@ -26,3 +26,28 @@ def merchant_lock(*, merchant_id: int) -> Merchant:
     return (
         Merchant.objects.select_for_update(no_key=True).only("id", "available_paise", "held_paise").get(pk=merchant_id)
     )
+
+
+_LOCK_WITH_NEXT_ID = """
+SELECT available_paise, nextval(pg_get_serial_sequence('payouts_payout', 'id'))
+  FROM payouts_merchant
+ WHERE id = %s
+   FOR NO KEY UPDATE
+"""
+
+
+def merchant_lock_for_payout(*, merchant_id: int) -> tuple[int, int]:
+    """``merchant_lock`` for ``payout_create``: the same lock, and with it an id for the payout.
+
+    Returns (available_paise, next payout id) in one round trip. Anything else
+    the transaction reads must be read by a later statement: a statement that
+    waited for this lock re-reads only the locked row when it gets it, so a
+    join here would see other tables as they were before the wait.
+    """
+    assert connection.in_atomic_block, "merchant_lock_for_payout needs an open transaction"
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_WITH_NEXT_ID, [merchant_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Merchant.DoesNotExist(f"merchant {merchant_id}")
+    return row[0], row[1]

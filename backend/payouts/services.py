@@ -36,7 +36,7 @@ from payouts import bank
 from payouts.errors import IllegalTransition, InsufficientFunds, InvalidAmount
 from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
 from payouts.ledger import ledger_post
-from payouts.locks import merchant_lock
+from payouts.locks import merchant_lock, merchant_lock_for_payout
 from payouts.models import ApiKey, BankAccount, LedgerEntry, Merchant, Payout, PayoutEvent
 from payouts.representations import payout_as_dict, render, rupees
 from payouts.selectors import api_key_hash
@@ -62,55 +62,99 @@ def payout_create(
     """Request a payout: hold its funds and remember the answer under the key.
 
     The caller has checked that the bank account is the merchant's. One
-    transaction: lock the merchant, replay the key if it was seen, check the
-    available balance, then write the pending payout, its debit, its first
-    event and the stored response. Processing is enqueued after commit.
+    transaction: lock the merchant (taking an id for the payout in the same
+    round trip), then read the key's record - after the lock, so a concurrent
+    request with the same key has committed or rolled back - and either replay
+    it, or check the available balance and write the pending payout, its
+    debit, its first event and the stored response in one statement.
+    Processing is enqueued after commit.
     """
     if type(amount_paise) is not int or not 0 < amount_paise <= MAX_AMOUNT_PAISE:
         raise InvalidAmount()
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        merchant = merchant_lock(merchant_id=merchant_id)
+        available_paise, payout_id = merchant_lock_for_payout(merchant_id=merchant_id)
         replay = idempotency_replay(merchant_id=merchant_id, key=idempotency_key, fingerprint=fingerprint, now=now)
         if replay is not None:
             return replay
-        payout = None
-        if merchant.available_paise < amount_paise:
+        if available_paise < amount_paise:
             response = StoredResponse.of_error(
                 InsufficientFunds(
-                    f"Insufficient funds: {rupees(merchant.available_paise)} available, "
-                    f"{rupees(amount_paise)} requested."
+                    f"Insufficient funds: {rupees(available_paise)} available, {rupees(amount_paise)} requested."
                 )
             )
-        else:
-            payout = Payout.objects.create(
+            idempotency_remember(
                 merchant_id=merchant_id,
-                bank_account_id=bank_account_id,
-                amount_paise=amount_paise,
-                status=Status.PENDING,
-                created_at=now,
-                updated_at=now,
-            )
-            ledger_post(
-                merchant_id=merchant_id,
-                kind=LedgerEntry.Kind.PAYOUT,
-                amount_paise=-amount_paise,
-                description=f"Payout {payout.reference}",
-                payout_id=payout.id,
+                key=idempotency_key,
+                fingerprint=fingerprint,
+                response=response,
+                payout_id=None,
                 now=now,
             )
-            _event(payout, from_status=None, reason="payout requested; funds held", now=now)
-            response = StoredResponse(status=201, body=render(payout_as_dict(payout)))
-            transaction.on_commit(lambda: _enqueue_processing(payout.id))
-        idempotency_remember(
+            return response
+        payout = Payout(
+            id=payout_id,
             merchant_id=merchant_id,
-            key=idempotency_key,
-            fingerprint=fingerprint,
-            response=response,
-            payout_id=payout.id if payout else None,
-            now=now,
+            bank_account_id=bank_account_id,
+            amount_paise=amount_paise,
+            status=Status.PENDING,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
         )
+        response = StoredResponse(status=201, body=render(payout_as_dict(payout)))
+        _payout_write(payout, key=idempotency_key, fingerprint=fingerprint, response=response)
+        transaction.on_commit(lambda: _enqueue_processing(payout.id))
     return response
+
+
+# The new payout, its debit, its first event and the idempotency record, in one
+# statement. The triggers add the amount to held_paise and subtract it from
+# available_paise (refusing it if that would go below zero) at the end of the
+# statement; the deferred ones check the payout's postings at commit.
+_PAYOUT_WRITE = """
+WITH payout AS (
+    INSERT INTO payouts_payout (id, merchant_id, bank_account_id, amount_paise, status, attempts,
+                                bank_reference, created_at, updated_at)
+    VALUES (%(id)s, %(merchant_id)s, %(bank_account_id)s, %(amount)s, 'pending', 0, '', %(now)s, %(now)s)
+    RETURNING id
+), debit AS (
+    INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
+    SELECT %(merchant_id)s, 'payout', -%(amount)s, %(description)s, id, %(now)s FROM payout
+), event AS (
+    INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
+    SELECT %(merchant_id)s, id, NULL, 'pending', 0, 'payout requested; funds held', %(now)s FROM payout
+)
+INSERT INTO payouts_idempotencyrecord (merchant_id, key, fingerprint, response_status, response_body,
+                                       payout_id, created_at, expires_at)
+SELECT %(merchant_id)s, %(key)s, %(fingerprint)s, %(status)s, %(body)s, id, %(now)s, %(expires_at)s FROM payout
+    ON CONFLICT (merchant_id, key) DO UPDATE  -- the key's earlier record had expired
+   SET fingerprint = EXCLUDED.fingerprint, response_status = EXCLUDED.response_status,
+       response_body = EXCLUDED.response_body, payout_id = EXCLUDED.payout_id,
+       created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+"""
+
+
+def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: StoredResponse) -> None:
+    """Caller holds the merchant lock and has checked the available balance."""
+    assert connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PAYOUT_WRITE,
+            {
+                "id": payout.id,
+                "merchant_id": payout.merchant_id,
+                "bank_account_id": payout.bank_account_id,
+                "amount": payout.amount_paise,
+                "now": payout.created_at,
+                "description": f"Payout {payout.reference}",
+                "key": key,
+                "fingerprint": fingerprint,
+                "status": response.status,
+                "body": response.body,
+                "expires_at": payout.created_at + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS),
+            },
+        )
 
 
 def _enqueue_processing(payout_id: int) -> None:
