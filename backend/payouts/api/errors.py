@@ -67,3 +67,21 @@ def _first_validation_error(detail) -> tuple[str | None, str]:
     if isinstance(detail, list) and detail:
         return _first_validation_error(detail[0])
     return None, str(detail)
+
+
+# Django's own error views, for what fails before any view runs (a Host header
+# not in ALLOWED_HOSTS, for one): the same envelope, DEBUG or not.
+def bad_request(request, exception=None):
+    return error_response("bad_request", "The request could not be understood.", 400)
+
+
+def permission_denied(request, exception=None):
+    return error_response("forbidden", "You may not do this.", 403)
+
+
+def page_not_found(request, exception=None):
+    return error_response("not_found", f"No endpoint at {request.path}.", 404)
+
+
+def server_error(request):
+    return error_response("internal_error", "Something went wrong on our side. Please retry.", 500)
