@@ -102,12 +102,28 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "payouts.api.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "payouts.api.middleware.ApiErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The API authenticates by header, never by cookie, and DRF's views are
+    # csrf-exempt; this guards any cookie-based view added later.
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# The built dashboard, served from the API's own origin (see config.frontend).
+_frontend_dist = os.environ.get("FRONTEND_DIST", "").strip()
+FRONTEND_DIST = Path(_frontend_dist) if _frontend_dist else REPO_ROOT / "frontend" / "dist"
+if FRONTEND_DIST.is_dir():
+    # Last, so the security, request-id and X-Frame-Options headers reach the UI too.
+    MIDDLEWARE.append("config.frontend.DashboardMiddleware")
+WHITENOISE_ROOT = FRONTEND_DIST
+WHITENOISE_INDEX_FILE = True
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/"  # Vite puts content hashes in these names
+WHITENOISE_MAX_AGE = 0  # index.html is revalidated (ETag), so a deploy shows its new bundle at once
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -151,10 +167,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Health probes from the platform and the image's HEALTHCHECK speak plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/?$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = False
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)  # a commitment for the whole domain: opt in
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
@@ -224,11 +242,22 @@ HUEY = {
     },
 }
 
+# LOG_FORMAT=json (start.sh, the Docker image): one JSON object per line, with
+# the request id (config/logs.py). Anything else: readable lines for a terminal.
+LOG_FORMAT = "json" if os.environ.get("LOG_FORMAT", "").strip().lower() == "json" else "plain"
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # run_huey adds a handler of its own to "huey" unless it has one: every line twice.
+        "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Static checks of the deployment files, for CI: backend/start.sh (and this
+# script) pass ShellCheck, and docker-compose.yml is valid (`docker-compose
+# config -q`; nothing is built or run).
+# Installs shellcheck and docker-compose (Debian's packages) with apt-get when
+# they are missing and this runs as root on a machine that has apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if ((${#missing[@]} > 0)); then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "deploy_checks: missing ${missing[*]}; install them (or run as root where apt-get exists)" >&2
+    exit 2
+  fi
+fi
+
+echo "== shellcheck"
+shellcheck backend/start.sh scripts/deploy_checks.sh
+echo "== docker-compose config"
+docker-compose -f docker-compose.yml config -q
+echo "== deploy checks passed"
