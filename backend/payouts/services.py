@@ -159,10 +159,10 @@ def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: Stor
 
 def _enqueue_processing(payout_id: int) -> None:
     # Imported here: tasks import this module.
-    from payouts.tasks import payout_process_task
+    from payouts.tasks import enqueue_processing
 
     try:
-        payout_process_task(payout_id)
+        enqueue_processing(payout_id)
     except Exception:  # Redis down: the payout is durable; the sweep will enqueue it.
         logger.warning("could not enqueue payout %s; the sweep will pick it up", payout_id, exc_info=True)
 

@@ -3,7 +3,10 @@
 Brokers redeliver and sweeps re-enqueue, so every task re-reads the database
 and acts only if the payout is still in the state the task expects (see the
 fencing rules in services.py). A task lost with Redis is found again by the
-sweep, which reads the work list from PostgreSQL.
+sweeper, which reads the work list from PostgreSQL.
+
+The request id of the API call that created a payout travels with its tasks,
+so every log line of a payout's life carries it.
 """
 
 from __future__ import annotations
@@ -13,38 +16,50 @@ import threading
 import time
 import uuid
 
+from django.db import close_old_connections
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
+from config.logs import bind_request_id, request_id_var
 from payouts import services
 from payouts.idempotency import idempotency_expire
 
 logger = logging.getLogger(__name__)
 
 SWEEP_EVERY_SECONDS = 5
-SWEEP_RUNS_FOR_SECONDS = 55
 SWEEP_MAX_BACKLOG = 100
 SWEEP_LOCK_KEY = f"{HUEY.name}:payout-sweep-lock"
 
 
 @db_task()
-def payout_process_task(payout_id: int) -> None:
-    _follow(payout_id, services.payout_process(payout_id=payout_id))
+def payout_process_task(payout_id: int, request_id: str | None = None) -> None:
+    with bind_request_id(request_id):
+        _follow(payout_id, services.payout_process(payout_id=payout_id))
 
 
 @db_task()
-def payout_check_task(payout_id: int, attempt: int) -> None:
-    _follow(payout_id, services.payout_check_attempt(payout_id=payout_id, attempt=attempt))
+def payout_check_task(payout_id: int, attempt: int, request_id: str | None = None) -> None:
+    with bind_request_id(request_id):
+        _follow(payout_id, services.payout_check_attempt(payout_id=payout_id, attempt=attempt))
+
+
+def enqueue_processing(payout_id: int) -> None:
+    """Queue the payout's first attempt, carrying the current request id."""
+    payout_process_task(payout_id, request_id=request_id_var.get())
 
 
 def _follow(payout_id: int, follow_up: services.FollowUp | None) -> None:
     if follow_up is None:
         return
+    carry = {"request_id": request_id_var.get()}
     if follow_up.action == "check":
-        payout_check_task.schedule((payout_id, follow_up.attempt), eta=follow_up.at)
+        payout_check_task.schedule((payout_id, follow_up.attempt), carry, eta=follow_up.at)
     else:
-        payout_process_task.schedule((payout_id,), eta=follow_up.at)
+        payout_process_task.schedule((payout_id,), carry, eta=follow_up.at)
+
+
+# --- the sweeper ---------------------------------------------------------------------
 
 
 def sweep_once() -> int:
@@ -67,28 +82,8 @@ def sweep_once() -> int:
     return len(work)
 
 
-@db_periodic_task(crontab(minute="*"))
-def payout_sweep_task() -> None:
-    """The safety net: every few seconds for a minute, re-enqueue lost work.
-
-    Huey's periodic tasks fire once a minute; sweeping every few seconds within
-    the minute means a payout whose enqueue was lost is picked up soon after
-    Redis is back. Every consumer runs this loop, but only the holder of a
-    short lock sweeps; the holder renews it each round, so if it is killed
-    another consumer takes over within seconds.
-    """
-    token = uuid.uuid4().hex
-    started = time.monotonic()
-    while time.monotonic() - started < SWEEP_RUNS_FOR_SECONDS:
-        try:
-            if _hold_sweep_lock(token):
-                sweep_once()
-        except Exception:
-            logger.exception("sweep failed; trying again in %ss", SWEEP_EVERY_SECONDS)
-        time.sleep(SWEEP_EVERY_SECONDS)
-
-
 def _hold_sweep_lock(token: str) -> bool:
+    """Take or renew the sweep lock. It expires by itself if its holder dies."""
     conn = HUEY.storage.conn
     ttl = SWEEP_EVERY_SECONDS * 2
     if conn.set(SWEEP_LOCK_KEY, token, nx=True, ex=ttl):
@@ -99,25 +94,39 @@ def _hold_sweep_lock(token: str) -> bool:
     return False
 
 
-_startup_lock = threading.Lock()
-_startup_sweep_sent = False
+def _sweep_forever() -> None:
+    token = uuid.uuid4().hex
+    while True:
+        try:
+            if _hold_sweep_lock(token):
+                sweep_once()
+        except Exception:  # Redis or PostgreSQL away: try again next round
+            logger.exception("sweep failed; trying again in %ss", SWEEP_EVERY_SECONDS)
+        finally:
+            close_old_connections()
+        time.sleep(SWEEP_EVERY_SECONDS)
+
+
+_sweeper_lock = threading.Lock()
+_sweeper: threading.Thread | None = None
 
 
 @HUEY.on_startup()
-def _sweep_when_a_consumer_starts() -> None:
-    """A consumer that starts (or restarts after a crash) sweeps at once, not at the next minute.
+def _start_sweeper() -> None:
+    """Each consumer process runs one sweeper thread beside its workers.
 
-    Runs in each worker thread; only the first enqueues the sweeper.
+    It takes no worker slot and does not depend on Redis to be scheduled: it
+    sweeps every few seconds while it holds a short lock in Redis that it
+    renews each round, so one sweeper works at a time across all consumers,
+    and another takes over within seconds if its holder dies. While Redis is
+    down it keeps trying, so lost work is enqueued seconds after Redis is back.
+    Huey calls this hook in every worker thread; the first starts the thread.
     """
-    global _startup_sweep_sent
-    with _startup_lock:
-        if _startup_sweep_sent:
-            return
-        _startup_sweep_sent = True
-    try:
-        payout_sweep_task()
-    except Exception:
-        logger.warning("could not enqueue the startup sweep; the periodic one will run", exc_info=True)
+    global _sweeper
+    with _sweeper_lock:
+        if _sweeper is None or not _sweeper.is_alive():
+            _sweeper = threading.Thread(target=_sweep_forever, name="payout-sweeper", daemon=True)
+            _sweeper.start()
 
 
 @db_periodic_task(crontab(minute="*/10"))

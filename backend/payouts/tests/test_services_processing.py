@@ -290,3 +290,30 @@ def test_the_simulator_draws_the_contract_mix_reproducibly():
     assert 0.68 < share[bank.SETTLED] < 0.72
     assert 0.18 < share[bank.DECLINED] < 0.22
     assert 0.08 < share[bank.NO_ANSWER] < 0.12
+
+
+def test_the_request_id_travels_with_the_payouts_tasks(make_merchant):
+    from huey.contrib.djhuey import HUEY
+
+    from config.logs import bind_request_id
+    from payouts.tasks import _follow
+
+    merchant = make_merchant(credit_paise=10_000)
+    HUEY.flush()
+
+    reply = merchant.api.request(
+        "POST",
+        "/payouts",
+        body={"amount_paise": 100, "bank_account_id": merchant.bank_account_id},
+        headers={"Idempotency-Key": "0b6c7d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e", "X-Request-ID": "req-7f3a"},
+    )
+    payout_id = reply.json["id"]
+    with bind_request_id("req-7f3a"):
+        _follow(payout_id, services.FollowUp(action="check", at=timezone.now() + timedelta(hours=1), attempt=1))
+
+    # Huey queues a task with an eta at once; the consumer parks it until then.
+    assert [(t.name.rsplit(".", 1)[-1], t.args, t.kwargs) for t in HUEY.pending()] == [
+        ("payout_process_task", (payout_id,), {"request_id": "req-7f3a"}),
+        ("payout_check_task", (payout_id, 1), {"request_id": "req-7f3a"}),
+    ]
+    HUEY.flush()
