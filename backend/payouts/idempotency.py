@@ -55,16 +55,19 @@ def idempotency_replay(*, merchant_id: int, key: UUID, fingerprint: str, now: da
     key was used with a different body.
     """
     assert connection.in_atomic_block
-    record = (
-        IdempotencyRecord.objects.filter(merchant_id=merchant_id, key=key, expires_at__gt=now)
-        .only("fingerprint", "response_status", "response_body")
-        .first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT fingerprint, response_status, response_body FROM payouts_idempotencyrecord"
+            " WHERE merchant_id = %s AND key = %s AND expires_at > %s",
+            [merchant_id, key, now],
+        )
+        record = cursor.fetchone()
     if record is None:
         return None
-    if record.fingerprint != fingerprint:
+    seen_fingerprint, status, body = record
+    if seen_fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    return StoredResponse(status=record.response_status, body=record.response_body, replayed=True)
+    return StoredResponse(status=status, body=body, replayed=True)
 
 
 def idempotency_remember(

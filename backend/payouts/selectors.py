@@ -6,9 +6,10 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 
-from payouts.models import ApiKey, BankAccount, LedgerEntry, Merchant, Payout, PayoutEvent
+from payouts.models import BankAccount, LedgerEntry, Merchant, Payout, PayoutEvent
 
 
 def api_key_hash(key: str) -> str:
@@ -16,13 +17,15 @@ def api_key_hash(key: str) -> str:
 
 
 def merchant_by_api_key(*, key: str) -> tuple[int, str] | None:
-    """(merchant id, name) for a live API key, in one indexed query."""
-    row = (
-        ApiKey.objects.filter(key_hash=api_key_hash(key), revoked_at__isnull=True)
-        .values_list("merchant_id", "merchant__name")
-        .first()
-    )
-    return row
+    """(merchant id, name) for a live API key. Runs on every request: one indexed query, no ORM."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.merchant_id, m.name FROM payouts_apikey AS k"
+            " JOIN payouts_merchant AS m ON m.id = k.merchant_id"
+            " WHERE k.key_hash = %s AND k.revoked_at IS NULL",
+            [api_key_hash(key)],
+        )
+        return cursor.fetchone()
 
 
 def balance_get(*, merchant_id: int) -> dict:
@@ -39,7 +42,11 @@ def bank_accounts(*, merchant_id: int) -> QuerySet[BankAccount]:
 
 
 def bank_account_exists(*, merchant_id: int, bank_account_id: int) -> bool:
-    return BankAccount.objects.filter(pk=bank_account_id, merchant_id=merchant_id).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM payouts_bankaccount WHERE id = %s AND merchant_id = %s", [bank_account_id, merchant_id]
+        )
+        return cursor.fetchone() is not None
 
 
 def payouts(*, merchant_id: int, status: str | None = None) -> QuerySet[Payout]:
