@@ -1,6 +1,6 @@
 import { Alert } from '@/components/ui/alert';
 import { Skeleton } from '@/components/ui/skeleton';
-import { API_URL } from '@/config/env';
+import { API_DISPLAY_URL } from '@/config/env';
 import { MerchantSwitcher } from '@/features/merchants/components/merchant-switcher';
 import { useCurrentMerchant } from '@/features/merchants/hooks/use-current-merchant';
 import { ApiError, NetworkError, errorMessage } from '@/lib/api-client';
@@ -24,7 +24,7 @@ function MerchantsUnavailable({ error }: { error: unknown }) {
   if (error instanceof NetworkError) {
     return (
       <Alert tone="warning" title="Waiting for the payout API">
-        Nothing answers at {API_URL}. Start the API (<code className="font-mono">make run</code>); this page connects by
+        Nothing answers at {API_DISPLAY_URL}. Start the API (<code className="font-mono">make run</code>); this page connects by
         itself once it is up.
       </Alert>
     );
@@ -32,7 +32,7 @@ function MerchantsUnavailable({ error }: { error: unknown }) {
   if (error instanceof ApiError && error.status === 404) {
     return (
       <Alert tone="warning" title="Demo merchants are not available">
-        The API at {API_URL} has demo mode switched off, so there are no merchants to choose from.
+        The API at {API_DISPLAY_URL} has demo mode switched off, so there are no merchants to choose from.
       </Alert>
     );
   }

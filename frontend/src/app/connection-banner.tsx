@@ -1,4 +1,4 @@
-import { API_URL } from '@/config/env';
+import { API_DISPLAY_URL } from '@/config/env';
 import { useApiUnreachable } from '@/lib/connection';
 
 export function ConnectionBanner() {
@@ -15,7 +15,7 @@ export function ConnectionBanner() {
           />
         </svg>
         <span className="min-w-0 break-words">
-          <strong className="font-semibold">Cannot reach the payout API</strong> at {API_URL}. Anything shown may be out of
+          <strong className="font-semibold">Cannot reach the payout API</strong> at {API_DISPLAY_URL}. Anything shown may be out of
           date. Retrying; the page updates by itself when the API is back.
         </span>
       </p>
