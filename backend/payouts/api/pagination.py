@@ -30,12 +30,20 @@ class NewestFirst(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        if not (raw.isascii() and raw.isdigit()) or not raw.strip("0"):
             raise InvalidLimit()
+        if len(raw.lstrip("0")) > 3:  # caps without int(), which refuses 4300+ digits
+            return self.max_page_size
         return min(int(raw), self.max_page_size)
 
     def decode_cursor(self, request):
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound as exc:
             raise InvalidCursor() from exc
+        # The position is compared with ids: a forged non-number would fail in the query.
+        position = None if cursor is None or cursor.position is None else str(cursor.position)
+        if position is not None and not (position.isascii() and position.isdigit() and len(position) <= 19):
+            raise InvalidCursor()
+        return cursor

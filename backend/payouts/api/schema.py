@@ -39,7 +39,7 @@ PayoutRequest = inline_serializer(
     "PayoutRequest",
     {
         "amount_paise": serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-        "bank_account_id": serializers.IntegerField(),
+        "bank_account_id": serializers.IntegerField(min_value=1, max_value=2**63 - 1),
     },
 )
 
@@ -117,13 +117,15 @@ def page_of(name: str, item) -> serializers.Serializer:
 
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="Items per page, 1 to 100 (default 20)."),
+    OpenApiParameter(
+        "limit", {"type": "integer", "minimum": 1}, description="Items per page, 1 to 100 (default 20; more is 100)."
+    ),
     OpenApiParameter("cursor", str, description="Opaque cursor from a page's next or previous URL."),
 ]
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "format": "uuid"},
     location=OpenApiParameter.HEADER,
     required=True,
     description="A UUID chosen by the client for this intended payout; reuse it to retry safely.",
