@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 SETTLED = "settled"
 DECLINED = "declined"
 NO_ANSWER = "no_answer"
 UNKNOWN = "unknown"
+LOST = "lost"  # the simulator's state for a request it never acted on
 
 DECLINE_REASONS = (
     "beneficiary account closed",
@@ -59,39 +60,52 @@ class SimulatedBank:
         self.outcome = outcome
         self.seed = seed
 
-    def send(self, *, reference: str, amount_paise: int, ifsc: str, account_number: str) -> Answer:
-        from payouts.models import SimulatedTransfer
+    # First request for a reference: one statement records it with its drawn
+    # outcome. A repeat only counts the request; its (xmax = 0) is false.
+    _RECEIVE = """
+    INSERT INTO payouts_simulatedtransfer
+           (reference, amount_paise, state, bank_reference, reason, requests, created_at, updated_at)
+    VALUES (%(reference)s, %(amount)s, %(state)s, %(bank_reference)s, %(reason)s, 1, %(now)s, %(now)s)
+    ON CONFLICT (reference) DO UPDATE
+       SET requests = payouts_simulatedtransfer.requests + 1, updated_at = EXCLUDED.updated_at
+    RETURNING state, bank_reference, reason, requests, (xmax = 0)
+    """
+    # A repeat of a request the bank never acted on is a new draw.
+    _RESOLVE = """
+    UPDATE payouts_simulatedtransfer SET state = %(state)s, bank_reference = %(bank_reference)s, reason = %(reason)s
+     WHERE reference = %(reference)s AND state = 'lost'
+    """
 
+    def send(self, *, reference: str, amount_paise: int, ifsc: str, account_number: str) -> Answer:
         assert not connection.in_atomic_block, "the bank is never called inside a transaction"
         now = timezone.now()
-        with transaction.atomic():
-            SimulatedTransfer.objects.bulk_create(
-                [
-                    SimulatedTransfer(
-                        reference=reference,
-                        amount_paise=amount_paise,
-                        state=SimulatedTransfer.State.LOST,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                ],
-                ignore_conflicts=True,
-            )
-            transfer = SimulatedTransfer.objects.select_for_update().get(reference=reference)
-            transfer.requests += 1
-            if transfer.state == SimulatedTransfer.State.LOST:
-                outcome = self._draw(reference, transfer.requests)
-                if outcome == SETTLED:
-                    transfer.state = SimulatedTransfer.State.SETTLED
-                    transfer.bank_reference = "UTR" + hashlib.sha256(reference.encode()).hexdigest()[:16].upper()
-                elif outcome == DECLINED:
-                    transfer.state = SimulatedTransfer.State.DECLINED
-                    transfer.reason = DECLINE_REASONS[transfer.requests % len(DECLINE_REASONS)]
-            transfer.updated_at = now
-            transfer.save()
-        if transfer.state == SimulatedTransfer.State.LOST:
+        first = self._books(reference, 1, self._draw(reference, 1))
+        with connection.cursor() as cursor:
+            cursor.execute(self._RECEIVE, {"amount": amount_paise, "now": now, **first})
+            state, bank_reference, reason, requests, inserted = cursor.fetchone()
+            if not inserted and state == LOST:
+                again = self._books(reference, requests, self._draw(reference, requests))
+                if again["state"] != LOST:
+                    cursor.execute(self._RESOLVE, again)
+                cursor.execute(
+                    "SELECT state, bank_reference, reason FROM payouts_simulatedtransfer WHERE reference = %s",
+                    [reference],
+                )
+                state, bank_reference, reason = cursor.fetchone()
+        if state == LOST:
             return Answer(NO_ANSWER)
-        return Answer(transfer.state, bank_reference=transfer.bank_reference, reason=transfer.reason)
+        return Answer(state, bank_reference=bank_reference, reason=reason)
+
+    @staticmethod
+    def _books(reference: str, request_number: int, outcome: str) -> dict:
+        """The bank's record of a request with this outcome."""
+        if outcome == SETTLED:
+            utr = "UTR" + hashlib.sha256(reference.encode()).hexdigest()[:16].upper()
+            return {"reference": reference, "state": SETTLED, "bank_reference": utr, "reason": ""}
+        if outcome == DECLINED:
+            reason = DECLINE_REASONS[request_number % len(DECLINE_REASONS)]
+            return {"reference": reference, "state": DECLINED, "bank_reference": "", "reason": reason}
+        return {"reference": reference, "state": LOST, "bank_reference": "", "reason": ""}
 
     def inquire(self, *, reference: str) -> Answer:
         from payouts.models import SimulatedTransfer

@@ -198,13 +198,20 @@ def payout_process(*, payout_id: int, gateway: bank.Gateway | None = None) -> Fo
     )
     if answer.outcome == bank.NO_ANSWER:
         return FollowUp(action="check", at=attempt.deadline, attempt=attempt.number)
-    payout_apply_answer(payout_id=payout_id, attempt=attempt.number, answer=answer, now=timezone.now())
+    payout_apply_answer(
+        payout_id=payout_id,
+        attempt=attempt.number,
+        answer=answer,
+        now=timezone.now(),
+        merchant_id=attempt.merchant_id,
+    )
     return None
 
 
 @dataclass(frozen=True)
 class Attempt:
     payout_id: int
+    merchant_id: int
     number: int
     deadline: datetime
     reference: str
@@ -213,70 +220,90 @@ class Attempt:
     account_number: str
 
 
+# pending -> processing, or a due retry: attempt + 1, with its event, in one
+# statement (its own short transaction). The WHERE clause is the guard: of
+# two workers racing, the second finds the row changed and updates nothing.
+_START_ATTEMPT = """
+WITH started AS (
+    UPDATE payouts_payout
+       SET status = 'processing', attempts = attempts + 1, attempt_deadline = %(deadline)s,
+           next_attempt_at = NULL, updated_at = %(now)s
+     WHERE id = %(id)s
+       AND (status = 'pending'
+            OR (status = 'processing' AND attempt_deadline IS NULL AND next_attempt_at <= %(now)s))
+ RETURNING id, merchant_id, bank_account_id, amount_paise, attempts
+), event AS (
+    INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
+    SELECT merchant_id, id,
+           CASE WHEN attempts = 1 THEN 'pending' ELSE 'processing' END, 'processing', attempts,
+           CASE WHEN attempts = 1 THEN 'attempt 1 sent to the bank'
+                ELSE 'retry: attempt ' || attempts || ' sent to the bank' END,
+           %(now)s
+      FROM started
+)
+SELECT s.merchant_id, s.amount_paise, s.attempts, b.ifsc, b.account_number
+  FROM started AS s JOIN payouts_bankaccount AS b ON b.id = s.bank_account_id
+"""
+
+
 def payout_start_attempt(*, payout_id: int, now: datetime) -> Attempt | None:
-    """pending → processing, or a due retry of a processing payout: attempt + 1.
+    """pending -> processing, or a due retry of a processing payout: attempt + 1.
 
-    Changes no balance, so it needs no merchant lock: the payout row lock and
-    the status/attempt conditions make sure only one worker starts a given
-    attempt. Returns None when there is nothing to start.
+    Changes no balance, so it needs no merchant lock: the conditional update
+    makes sure only one worker starts a given attempt. Returns None when there
+    is nothing to start (taken by another worker, final, or not due yet).
     """
-    with transaction.atomic(durable=True):
-        payout = (
-            Payout.objects.select_for_update(of=("self",)).select_related("bank_account").filter(pk=payout_id).first()
-        )
-        if payout is None:
-            return None
-        first = payout.status == Status.PENDING
-        retry_due = (
-            payout.status == Status.PROCESSING
-            and payout.attempt_deadline is None
-            and payout.next_attempt_at is not None
-            and payout.next_attempt_at <= now
-        )
-        if not (first or retry_due):
-            return None
-        from_status = payout.status
-        payout.status = Status.PROCESSING
-        payout.attempts += 1
-        payout.attempt_deadline = now + timedelta(seconds=settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS)
-        payout.next_attempt_at = None
-        payout.updated_at = now
-        payout.save(update_fields=["status", "attempts", "attempt_deadline", "next_attempt_at", "updated_at"])
-        reason = "attempt 1 sent to the bank" if first else f"retry: attempt {payout.attempts} sent to the bank"
-        _event(payout, from_status=from_status, reason=reason, now=now)
-        account = payout.bank_account
-        return Attempt(
-            payout_id=payout.id,
-            number=payout.attempts,
-            deadline=payout.attempt_deadline,
-            reference=payout.reference,
-            amount_paise=payout.amount_paise,
-            ifsc=account.ifsc,
-            account_number=account.account_number,
-        )
+    assert not connection.in_atomic_block, "payout_start_attempt is its own transaction"
+    deadline = now + timedelta(seconds=settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(_START_ATTEMPT, {"id": payout_id, "now": now, "deadline": deadline})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    merchant_id, amount_paise, number, ifsc, account_number = row
+    return Attempt(
+        payout_id=payout_id,
+        merchant_id=merchant_id,
+        number=number,
+        deadline=deadline,
+        reference=Payout(id=payout_id).reference,
+        amount_paise=amount_paise,
+        ifsc=ifsc,
+        account_number=account_number,
+    )
 
 
-def payout_apply_answer(*, payout_id: int, attempt: int, answer: bank.Answer, now: datetime) -> bool:
+def payout_apply_answer(
+    *, payout_id: int, attempt: int, answer: bank.Answer, now: datetime, merchant_id: int | None = None
+) -> bool:
     """Apply the bank's answer to attempt number ``attempt``.
 
-    settled → completed; declined → failed with its funds returned. Returns
+    settled -> completed; declined -> failed with its funds returned. Returns
     False, changing nothing, when that attempt is no longer the live one (a
     late answer).
     """
     if answer.outcome not in (bank.SETTLED, bank.DECLINED):
         raise ValueError(f"not a final answer: {answer.outcome}")
-    merchant_id = Payout.objects.values_list("merchant_id", flat=True).get(pk=payout_id)
+    if merchant_id is None:
+        merchant_id = Payout.objects.values_list("merchant_id", flat=True).get(pk=payout_id)
     with transaction.atomic(durable=True):
         merchant_lock(merchant_id=merchant_id)
-        payout = _locked_payout(payout_id)
-        if not _is_live(payout, attempt):
-            logger.info("ignoring late answer %s for payout %s attempt %s", answer.outcome, payout_id, attempt)
-            return False
         if answer.outcome == bank.SETTLED:
-            _complete(payout, bank_reference=answer.bank_reference, reason=f"bank settled attempt {attempt}", now=now)
+            applied = _finish(
+                payout_id,
+                attempt,
+                Status.COMPLETED,
+                reason=f"bank settled attempt {attempt}",
+                bank_reference=answer.bank_reference,
+                now=now,
+            )
         else:
-            _fail(payout, reason=f"declined by the bank: {answer.reason}", now=now)
-        return True
+            applied = _finish(
+                payout_id, attempt, Status.FAILED, reason=f"declined by the bank: {answer.reason}", now=now
+            )
+    if not applied:
+        logger.info("ignoring late answer %s for payout %s attempt %s", answer.outcome, payout_id, attempt)
+    return applied
 
 
 def payout_check_attempt(*, payout_id: int, attempt: int, gateway: bank.Gateway | None = None) -> FollowUp | None:
@@ -303,19 +330,23 @@ def payout_check_attempt(*, payout_id: int, attempt: int, gateway: bank.Gateway 
             return None
         timeout = settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS
         if answer.outcome == bank.SETTLED:
-            _complete(
-                payout,
-                bank_reference=answer.bank_reference,
+            _finish(
+                payout_id,
+                attempt,
+                Status.COMPLETED,
                 reason=f"attempt {attempt} got no answer within {timeout}s; the bank confirms it settled",
+                bank_reference=answer.bank_reference,
                 now=now,
             )
             return None
         if answer.outcome == bank.DECLINED:
-            _fail(payout, reason=f"declined by the bank: {answer.reason}", now=now)
+            _finish(payout_id, attempt, Status.FAILED, reason=f"declined by the bank: {answer.reason}", now=now)
             return None
         if attempt >= settings.PAYOUT_MAX_ATTEMPTS:
-            _fail(
-                payout,
+            _finish(
+                payout_id,
+                attempt,
+                Status.FAILED,
                 reason=f"no answer from the bank after {attempt} attempts of {timeout}s each",
                 now=now,
             )
@@ -379,41 +410,53 @@ def _is_live(payout: Payout, attempt: int) -> bool:
     return payout.status == Status.PROCESSING and payout.attempts == attempt and payout.attempt_deadline is not None
 
 
-def _complete(payout: Payout, *, bank_reference: str, reason: str, now: datetime) -> None:
-    """processing → completed. The held funds leave for good (the database releases the hold)."""
-    _require(payout, Status.PROCESSING, Status.COMPLETED)
-    payout.status = Status.COMPLETED
-    payout.bank_reference = bank_reference
-    payout.attempt_deadline = None
-    payout.updated_at = now
-    payout.save(update_fields=["status", "bank_reference", "attempt_deadline", "updated_at"])
-    _event(payout, from_status=Status.PROCESSING, reason=reason, now=now)
+# processing -> completed|failed for the live attempt, with its event and, for a
+# failure, the reversal that returns the funds: one statement. The WHERE clause
+# is the Python side's guard (the database's own trigger refuses any other
+# transition too); the triggers release the hold and credit the reversal.
+_FINISH = """
+WITH finished AS (
+    UPDATE payouts_payout
+       SET status = %(status)s, bank_reference = %(bank_reference)s, failure_reason = %(failure_reason)s,
+           attempt_deadline = NULL, next_attempt_at = NULL, updated_at = %(now)s
+     WHERE id = %(id)s AND status = 'processing' AND attempts = %(attempt)s AND attempt_deadline IS NOT NULL
+ RETURNING id, merchant_id, amount_paise
+), event AS (
+    INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
+    SELECT merchant_id, id, 'processing', %(status)s, %(attempt)s, %(reason)s, %(now)s FROM finished
+), reversal AS (
+    INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
+    SELECT merchant_id, 'reversal', amount_paise, %(description)s, id, %(now)s FROM finished
+     WHERE %(status)s = 'failed'
+)
+SELECT count(*) FROM finished
+"""
 
 
-def _fail(payout: Payout, *, reason: str, now: datetime) -> None:
-    """processing → failed, and the payout's funds return to available, atomically."""
-    assert connection.in_atomic_block
-    _require(payout, Status.PROCESSING, Status.FAILED)
-    payout.status = Status.FAILED
-    payout.failure_reason = reason
-    payout.attempt_deadline = None
-    payout.next_attempt_at = None
-    payout.updated_at = now
-    payout.save(update_fields=["status", "failure_reason", "attempt_deadline", "next_attempt_at", "updated_at"])
-    ledger_post(
-        merchant_id=payout.merchant_id,
-        kind=LedgerEntry.Kind.REVERSAL,
-        amount_paise=payout.amount_paise,
-        description=f"Payout {payout.reference} failed; funds returned",
-        payout_id=payout.id,
-        now=now,
-    )
-    _event(payout, from_status=Status.PROCESSING, reason=reason, now=now)
+def _finish(payout_id: int, attempt: int, status: str, *, reason: str, now: datetime, bank_reference: str = "") -> bool:
+    """Make attempt ``attempt`` of the payout final. Caller holds the merchant lock.
 
-
-def _require(payout: Payout, current: str, target: str) -> None:
-    if payout.status != current:
-        raise IllegalTransition(f"payout {payout.id} cannot go from {payout.status} to {target}")
+    Returns False, changing nothing, unless that attempt is the live one.
+    """
+    assert connection.in_atomic_block, "a payout is finished inside its merchant's locked transaction"
+    if status not in (Status.COMPLETED, Status.FAILED):
+        raise IllegalTransition(f"payout {payout_id} cannot go from processing to {status}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FINISH,
+            {
+                "id": payout_id,
+                "attempt": attempt,
+                "status": status,
+                "bank_reference": bank_reference,
+                "failure_reason": reason if status == Status.FAILED else None,
+                "reason": reason,
+                "description": f"Payout {Payout(id=payout_id).reference} failed; funds returned",
+                "now": now,
+            },
+        )
+        (finished,) = cursor.fetchone()
+    return finished == 1
 
 
 def _event(payout: Payout, *, from_status: str | None, reason: str, now: datetime) -> None:
