@@ -17,6 +17,11 @@ Invariants (checked by ``manage.py check_ledger``, most refused by PostgreSQL):
 insert in the same transaction, so reading a balance costs one row however
 long the history is. Posting requires the merchant lock: the balance check and
 the posting must see the same balance.
+
+Where entries are written: ``ledger_post`` (customer payments, via
+``services.merchant_credit``); a payout's debit inside ``_PAYOUT_WRITE`` and a
+failed payout's reversal inside ``_FINISH``, in services.py, each in the same
+statement as the payout change it belongs to.
 """
 
 from __future__ import annotations
