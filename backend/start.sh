@@ -6,6 +6,7 @@
 #
 #   START_ROLE        all | api | worker                   [all]
 #   MIGRATE_ON_START  migrate (and seed in demo mode) first   [true]
+#   DATABASE_OWNER_URL  the tables' owner, for migrate; DATABASE_URL's role then gets rows-only rights
 #   PORT, API_PORT    where the API listens                  [$PORT, else $API_PORT, else 8000]
 #   WEB_CONCURRENCY   gunicorn worker processes              [2 x CPU cores + 1, at most 4]
 #   HUEY_WORKERS      worker threads of run_huey (settings)  [8]
@@ -86,7 +87,12 @@ trap 'log INFO "stop requested before start; exiting"; exit 0' TERM INT
 
 cd -- "$backend_dir"
 if is_true "${MIGRATE_ON_START:-true}"; then
+  # As the tables' owner (DATABASE_OWNER_URL) when it is set; then the
+  # application role (DATABASE_URL's) gets its rows-only rights.
   run python manage.py migrate_locked --noinput
+  if [ -n "${DATABASE_OWNER_URL:-}" ]; then
+    run python manage.py app_role
+  fi
   if is_true "${DEMO_MODE:-false}"; then
     run python manage.py seed
   fi

@@ -31,7 +31,7 @@ django.setup()
 
 from huey.contrib.djhuey import HUEY  # noqa: E402
 
-from payouts import services  # noqa: E402
+from payouts import services, tasks  # noqa: E402
 from payouts.idempotency import request_fingerprint  # noqa: E402
 from payouts.models import BankAccount  # noqa: E402
 
@@ -54,6 +54,8 @@ def create_payouts(count: int, part: int = 0, parts: int = 1) -> dict:
             idempotency_key=uuid.uuid4(),
             fingerprint=request_fingerprint(body),
         )
+        if response.payout_id is not None:
+            tasks.enqueue_processing(response.payout_id)
         statuses[response.status] = statuses.get(response.status, 0) + 1
     return {"created": statuses.get(201, 0), "statuses": statuses, "seconds": time.monotonic() - started}
 

@@ -64,7 +64,7 @@ def main() -> int:
     django.setup()
     from huey.contrib.djhuey import HUEY
 
-    from payouts import services
+    from payouts import services, tasks
     from payouts.models import Payout
 
     merchants = [
@@ -78,13 +78,15 @@ def main() -> int:
         services.merchant_credit(merchant_id=merchant.id, amount_paise=10**12, description="opening balance")
     for i in range(args.payouts):
         merchant = merchants[i % len(merchants)]
-        services.payout_create(
+        created = services.payout_create(
             merchant_id=merchant.id,
             bank_account_id=merchant.bank_account_ids[0],
             amount_paise=100 + i,
             idempotency_key=uuid.uuid4(),
             fingerprint=str(i),
         )
+        if created.payout_id is not None:
+            tasks.enqueue_processing(created.payout_id)
     print(f"{args.payouts} payouts pending, {HUEY.pending_count()} tasks queued; starting {args.consumers} consumer(s)")
 
     consumers = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -37,6 +38,19 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {value!r}")
+    return number
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -138,7 +152,59 @@ TEMPLATES = [
     }
 ]
 
-_database_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
+# The command being run (manage.py's first argument; "" under gunicorn).
+COMMAND = os.path.basename(sys.argv[1]) if len(sys.argv) > 1 and os.path.basename(sys.argv[0]) == "manage.py" else ""
+# Commands that change the schema or the roles run as the tables' owner
+# (DATABASE_OWNER_URL). Everything else, the API and the workers included,
+# runs as DATABASE_URL's role, which owns nothing and is not a superuser: it
+# cannot disable a trigger, truncate a table or set session_replication_role.
+OWNER_COMMANDS = {"migrate", "migrate_locked", "app_role", "makemigrations", "sqlmigrate", "dbshell"}
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "").strip()
+USE_OWNER_ROLE = COMMAND in OWNER_COMMANDS and bool(DATABASE_OWNER_URL)
+_database_url = (DATABASE_OWNER_URL if USE_OWNER_ROLE else os.environ.get("DATABASE_URL")) or embedded.postgres_url()
+
+# Timeouts, so a stuck lock, a runaway statement or a client cut off by the
+# network mid-transaction cannot hold a merchant's lock for long: hitting one
+# rolls the transaction back and answers 503 database_timeout (never a 500).
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30000)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 5000)
+# TCP keepalives and a user timeout on both ends: a partitioned connection is
+# noticed within about DB_TCP_TIMEOUT_SECONDS, by the server (which then ends
+# the session and frees its locks) and by the client (which then errors out).
+DB_TCP_TIMEOUT_SECONDS = env_int("DB_TCP_TIMEOUT_SECONDS", 10)
+for _name in ("DB_LOCK_TIMEOUT_MS", "DB_STATEMENT_TIMEOUT_MS", "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 (off) or a positive number of milliseconds")
+if DB_TCP_TIMEOUT_SECONDS < 3:
+    raise ImproperlyConfigured("DB_TCP_TIMEOUT_SECONDS must be at least 3")
+
+
+def _database_options() -> dict:
+    probe = max(1, DB_TCP_TIMEOUT_SECONDS // 5)
+    server = {
+        "tcp_keepalives_idle": probe,
+        "tcp_keepalives_interval": probe,
+        "tcp_keepalives_count": 3,
+        "tcp_user_timeout": DB_TCP_TIMEOUT_SECONDS * 1000,
+    }
+    if not USE_OWNER_ROLE:  # migrations may rightly wait and run long
+        server |= {
+            "lock_timeout": DB_LOCK_TIMEOUT_MS,
+            "statement_timeout": DB_STATEMENT_TIMEOUT_MS,
+            "idle_in_transaction_session_timeout": DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+        }
+    return {
+        "connect_timeout": 5,
+        "keepalives": 1,
+        "keepalives_idle": probe,
+        "keepalives_interval": probe,
+        "keepalives_count": 3,
+        "tcp_user_timeout": DB_TCP_TIMEOUT_SECONDS * 1000,
+        "options": " ".join(f"-c {name}={value}" for name, value in server.items()),
+    }
+
+
 DATABASES = {
     "default": dj_database_url.parse(
         _database_url,
@@ -146,7 +212,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+DATABASES["default"].setdefault("OPTIONS", {}).update(_database_options())
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL") or embedded.redis_url()
@@ -210,6 +276,14 @@ PAYOUT_MAX_ATTEMPTS = env_int("PAYOUT_MAX_ATTEMPTS", 3)
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 86400)
 BANK_SIMULATOR_OUTCOME = os.environ.get("BANK_SIMULATOR_OUTCOME", "random").strip().lower() or "random"
 BANK_SIMULATOR_SEED = os.environ.get("BANK_SIMULATOR_SEED") or None
+# How long a request takes to reach the simulated bank (a slow network); the
+# sender still gives up after BANK_REQUEST_TIMEOUT_SECONDS.
+BANK_SIMULATOR_ACCEPT_DELAY_SECONDS = env_float("BANK_SIMULATOR_ACCEPT_DELAY_SECONDS", 0.0)
+BANK_REQUEST_TIMEOUT_SECONDS = env_float("BANK_REQUEST_TIMEOUT_SECONDS", 10.0)
+if BANK_SIMULATOR_ACCEPT_DELAY_SECONDS < 0 or not 0 < BANK_REQUEST_TIMEOUT_SECONDS <= 60:
+    raise ImproperlyConfigured(
+        "BANK_SIMULATOR_ACCEPT_DELAY_SECONDS must be >= 0 and BANK_REQUEST_TIMEOUT_SECONDS between 0 and 60"
+    )
 # How overdue a payout's next step must be before the sweep re-enqueues it.
 PAYOUT_SWEEP_GRACE_SECONDS = env_int("PAYOUT_SWEEP_GRACE_SECONDS", 20)
 PAYOUT_RATE_LIMIT = os.environ.get("PAYOUT_RATE_LIMIT", "100/s").strip() or "100/s"
@@ -219,15 +293,24 @@ if BANK_SIMULATOR_OUTCOME not in {"random", "success", "failure", "hang"}:
 if PAYOUT_MAX_ATTEMPTS < 1 or PAYOUT_PROCESSING_TIMEOUT_SECONDS < 1 or PAYOUT_RETRY_BACKOFF_SECONDS < 0:
     raise ImproperlyConfigured("payout timeouts and attempts must be positive")
 
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.5)
+if not 0 < REDIS_TIMEOUT_SECONDS <= 5:
+    raise ImproperlyConfigured("REDIS_TIMEOUT_SECONDS must be more than 0 and at most 5")
+
 # --- the worker ---
 # `immediate` is set explicitly: tasks always go through Redis, whatever DEBUG says.
 HUEY = {
     "huey_class": "huey.RedisHuey",
     "name": os.environ.get("HUEY_NAME", "payouts"),
-    # Short timeouts: with Redis down, POST /payouts still answers at once (the
-    # payout is durable in PostgreSQL and the sweep enqueues it later).
+    # Short timeouts in the API: with Redis unreachable, POST /payouts still
+    # answers within a second (the payout is durable in PostgreSQL, and the
+    # sweep enqueues it later). The consumer's blocking reads need longer.
     "connection_pool": redis.ConnectionPool.from_url(
-        REDIS_URL, socket_connect_timeout=1, socket_timeout=5, health_check_interval=30
+        REDIS_URL,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=5 if COMMAND == "run_huey" else REDIS_TIMEOUT_SECONDS,
+        socket_keepalive=True,
+        health_check_interval=30,
     ),
     "immediate": False,
     "utc": True,

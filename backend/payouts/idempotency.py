@@ -36,6 +36,9 @@ class StoredResponse:
     status: int
     body: str
     replayed: bool = False
+    # The payout this response created (a fresh 201 only): processing is
+    # enqueued for it once the transaction has committed.
+    payout_id: int | None = None
 
     @classmethod
     def of_error(cls, error: PayoutError) -> StoredResponse:
@@ -100,10 +103,16 @@ def idempotency_remember(
     )
 
 
-def idempotency_expire(*, now: datetime, batch: int = 5000) -> int:
-    """Delete up to ``batch`` expired records; returns how many. Needs no lock."""
-    ids = list(IdempotencyRecord.objects.filter(expires_at__lte=now).values_list("id", flat=True)[:batch])
-    if not ids:
-        return 0
-    deleted, _ = IdempotencyRecord.objects.filter(id__in=ids, expires_at__lte=now).delete()
-    return deleted
+def idempotency_expire(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Delete up to ``batch`` records expired by ``now`` (the database's clock by default); returns how many.
+
+    Needs no lock: a record past its expiry is already treated as absent.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM payouts_idempotencyrecord WHERE id IN ("
+            " SELECT id FROM payouts_idempotencyrecord"
+            " WHERE expires_at <= coalesce(%(now)s::timestamptz, now()) LIMIT %(batch)s)",
+            {"now": now, "batch": batch},
+        )
+        return cursor.rowcount

@@ -11,7 +11,8 @@ Invariants (checked by ``manage.py check_ledger``, most refused by PostgreSQL):
 2. ``held_paise`` = sum of the amounts of its pending and processing payouts.
 3. total payments = available + held + sum of completed payouts.
 4. Each payout has one ``payout`` debit; each failed payout one ``reversal``.
-5. Entries are never updated or deleted.
+5. Entries are never updated, deleted or truncated.
+6. The bank agrees (``payouts.reconciliation``, run by ``check_ledger`` too).
 
 ``Merchant.available_paise`` is the running sum, maintained by a trigger on
 insert in the same transaction, so reading a balance costs one row however
@@ -113,8 +114,14 @@ SELECT t.tgname, t.tgenabled
 
 # The triggers that make invariants 1, 2 and 5 hold by construction.
 _REQUIRED_TRIGGERS = {
-    "payouts_ledgerentry": ["ledger_entry_append_only", "ledger_entry_apply", "ledger_entry_postings"],
-    "payouts_payout": ["payout_guard", "payout_hold", "payout_postings", "payout_never_deleted"],
+    "payouts_ledgerentry": [
+        "ledger_entry_append_only",
+        "ledger_entry_apply",
+        "ledger_entry_postings",
+        "ledger_entry_no_truncate",
+    ],
+    "payouts_payout": ["payout_guard", "payout_hold", "payout_postings", "payout_never_deleted", "payout_no_truncate"],
+    "payouts_payoutevent": ["payout_event_append_only", "payout_event_no_truncate"],
     "payouts_merchant": ["merchant_balance_guard"],
 }
 
@@ -124,6 +131,7 @@ def ledger_audit() -> Audit:
     audit = Audit()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute("SET LOCAL statement_timeout = 0")  # a full audit of a large ledger may take a while
         cursor.execute(_BALANCES)
         for merchant_id, available, held, entries, total, payments, payouts, in_flight, completed in cursor:
             audit.merchants += 1

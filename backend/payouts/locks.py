@@ -10,6 +10,8 @@ lock.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import connection
 
 from payouts.models import Merchant
@@ -29,17 +31,18 @@ def merchant_lock(*, merchant_id: int) -> Merchant:
 
 
 _LOCK_WITH_NEXT_ID = """
-SELECT available_paise, nextval(pg_get_serial_sequence('payouts_payout', 'id'))
+SELECT available_paise, nextval(pg_get_serial_sequence('payouts_payout', 'id')), now()
   FROM payouts_merchant
  WHERE id = %s
    FOR NO KEY UPDATE
 """
 
 
-def merchant_lock_for_payout(*, merchant_id: int) -> tuple[int, int]:
+def merchant_lock_for_payout(*, merchant_id: int) -> tuple[int, int, datetime]:
     """``merchant_lock`` for ``payout_create``: the same lock, and with it an id for the payout.
 
-    Returns (available_paise, next payout id) in one round trip. Anything else
+    Returns (available_paise, next payout id, the database's time) in one
+    round trip. Anything else
     the transaction reads must be read by a later statement: a statement that
     waited for this lock re-reads only the locked row when it gets it, so a
     join here would see other tables as they were before the wait.
@@ -50,4 +53,4 @@ def merchant_lock_for_payout(*, merchant_id: int) -> tuple[int, int]:
         row = cursor.fetchone()
     if row is None:
         raise Merchant.DoesNotExist(f"merchant {merchant_id}")
-    return row[0], row[1]
+    return row[0], row[1], row[2]

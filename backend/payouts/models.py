@@ -15,6 +15,13 @@ refuses, whatever code, admin action or psql session asks:
 * ``Payout.status`` moves only along pending → processing → completed|failed
   (trigger ``payout_guard``); amount, merchant and bank account never change.
 * One idempotency record per (merchant, key) (unique constraint).
+* A payout's bank account belongs to the payout's merchant (a composite
+  foreign key, migration 0004).
+* Nothing is truncated: ledger entries, payout events, payouts and
+  reconciliation incidents refuse TRUNCATE (statement triggers).
+* A processing payout has exactly one next step: a live attempt
+  (``attempt_deadline``), a retry (``next_attempt_at``) or a cancellation
+  (``next_cancel_at``); once a cancellation is asked for, no attempt starts.
 
 Every table of merchant data carries ``merchant_id`` so the schema can be
 distributed by merchant (EXPLAINER.md, "Growth").
@@ -64,6 +71,8 @@ class BankAccount(models.Model):
 
     class Meta:
         constraints = [
+            # The target of the payout's composite foreign key (bank account, merchant).
+            models.UniqueConstraint(fields=["id", "merchant"], name="bank_account_id_merchant"),
             models.CheckConstraint(condition=Q(ifsc__regex=r"^[A-Z]{4}0[A-Z0-9]{6}$"), name="bank_account_ifsc_format"),
             models.CheckConstraint(
                 condition=Q(account_number__regex=r"^[0-9]{9,18}$"), name="bank_account_number_format"
@@ -84,12 +93,22 @@ class Payout(models.Model):
     bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="payouts")
     amount_paise = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # The idempotency reference the bank knows this payout by: random, so it is
+    # unique across environments, restores and re-created databases.
+    reference = models.CharField(max_length=32, unique=True)
     # Attempts started so far; the current one is number `attempts`.
     attempts = models.PositiveSmallIntegerField(default=0)
     # While an attempt is out at the bank: when it counts as stuck. NULL otherwise.
     attempt_deadline = models.DateTimeField(null=True, blank=True)
     # After a stuck attempt: when the next one may start. NULL otherwise.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # After the last stuck attempt the bank is asked to cancel the transfer;
+    # the payout fails only once the bank confirms it will never pay it.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # While cancelling: when to ask the bank (again). NULL otherwise.
+    next_cancel_at = models.DateTimeField(null=True, blank=True)
+    cancel_requests = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # The bank's own reference (UTR) once it settled the transfer.
     bank_reference = models.CharField(max_length=64, blank=True, default="")
     failure_reason = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -105,6 +124,38 @@ class Payout(models.Model):
                 condition=Q(status="failed", failure_reason__isnull=False) | ~Q(status="failed"),
                 name="payout_failed_has_reason",
             ),
+            # Exactly one next step while processing; none before or after.
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status="processing",
+                        attempt_deadline__isnull=False,
+                        next_attempt_at__isnull=True,
+                        next_cancel_at__isnull=True,
+                    )
+                    | Q(
+                        status="processing",
+                        attempt_deadline__isnull=True,
+                        next_attempt_at__isnull=False,
+                        next_cancel_at__isnull=True,
+                    )
+                    | Q(
+                        status="processing",
+                        attempt_deadline__isnull=True,
+                        next_attempt_at__isnull=True,
+                        next_cancel_at__isnull=False,
+                    )
+                    | (
+                        ~Q(status="processing")
+                        & Q(attempt_deadline__isnull=True, next_attempt_at__isnull=True, next_cancel_at__isnull=True)
+                    )
+                ),
+                name="payout_one_next_step",
+            ),
+            models.CheckConstraint(
+                condition=Q(next_cancel_at__isnull=True) | Q(cancel_requested_at__isnull=False),
+                name="payout_cancel_has_start",
+            ),
         ]
         indexes = [
             models.Index(fields=["merchant", "-id"], name="payout_merchant_recent"),
@@ -116,11 +167,6 @@ class Payout(models.Model):
                 condition=Q(status__in=["pending", "processing"]),
             ),
         ]
-
-    @property
-    def reference(self) -> str:
-        """The idempotency reference the bank knows this payout by."""
-        return f"PO{self.pk:012d}"
 
 
 class LedgerEntry(models.Model):
@@ -197,6 +243,37 @@ class IdempotencyRecord(models.Model):
         indexes = [models.Index(fields=["expires_at"], name="idempotency_expiry")]
 
 
+class ReconciliationIncident(models.Model):
+    """An answer from the bank that contradicts the engine's books, kept for operators.
+
+    Never dropped silently: a settled answer for a payout the engine failed,
+    a declined one for a completed payout, an amount or account that does not
+    match, or an answer for a reference the engine does not know. One row per
+    (reference, kind): finding it again changes nothing.
+    """
+
+    class Kind(models.TextChoices):
+        SETTLED_AFTER_FAILURE = "settled_after_failure"
+        DECLINED_AFTER_COMPLETION = "declined_after_completion"
+        AMOUNT_MISMATCH = "amount_mismatch"
+        ACCOUNT_MISMATCH = "account_mismatch"
+        UNKNOWN_REFERENCE = "unknown_reference"
+        NOT_SETTLED_AT_BANK = "not_settled_at_bank"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, null=True, blank=True, related_name="incidents")
+    reference = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    detail = models.TextField()
+    bank_state = models.CharField(max_length=16, blank=True, default="")
+    bank_amount_paise = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["reference", "kind"], name="incident_one_per_reference_kind")]
+        indexes = [models.Index(fields=["-id"], name="incident_recent")]
+
+
 class SimulatedTransfer(models.Model):
     """The simulated bank's own books (see bank.py), not part of the engine's data.
 
@@ -209,9 +286,13 @@ class SimulatedTransfer(models.Model):
         SETTLED = "settled"
         DECLINED = "declined"
         LOST = "lost"  # the request never got an answer; the bank did not act on it
+        CANCELLED = "cancelled"  # cancelled at the sender's request: refused forever
 
     reference = models.CharField(max_length=64, unique=True)
-    amount_paise = models.BigIntegerField()
+    # Null for a reference cancelled before any transfer request arrived.
+    amount_paise = models.BigIntegerField(null=True, blank=True)
+    ifsc = models.CharField(max_length=11, blank=True, default="")
+    account_number = models.CharField(max_length=18, blank=True, default="")
     state = models.CharField(max_length=10, choices=State.choices)
     bank_reference = models.CharField(max_length=64, blank=True, default="")
     reason = models.CharField(max_length=255, blank=True, default="")

@@ -8,20 +8,33 @@ order everywhere). No transaction is open while the bank is called.
 The lifecycle (CONTRACT §3):
 
     pending --start attempt--> processing --settled--> completed
-                                   |  ^    --declined/too many stuck attempts--> failed (+ reversal)
+                                   |  ^    --declined, or cancelled at the bank--> failed (+ reversal)
                                    |  |
                    stuck (no answer by attempt_deadline): bank inquiry, then
-                   retry after backoff * 2^(k-1): a new attempt, same status
+                   retry after backoff * 2^(k-1): a new attempt, same status;
+                   after the last stuck attempt: ask the bank to cancel, and
+                   ask again with backoff until it confirms (funds stay held)
 
-Fencing: an attempt is live while ``status = processing``, ``attempts = k``
-and ``attempt_deadline IS NOT NULL``. Only the live attempt's answer is
-applied; a late answer from an older attempt changes nothing. Because the bank
-is idempotent on the payout's reference, a retry after a lost answer never
-pays twice: the bank returns the first result.
+Silence is not a refusal. No answer from the bank ever fails a payout: it
+fails only when the bank says it will never pay the reference (declined, or
+cancelled at our request); it completes when the bank says it paid.
+
+The bank's word is final for the reference, whichever request it answers:
+the bank is idempotent on the payout's reference, so a settled or declined
+answer is the truth about the payout, late or not. It is applied while the
+payout is processing and its amount and account match; an answer that
+contradicts a final payout, or does not match, is recorded as a
+reconciliation incident (never dropped, never applied). Starting attempts and
+cancellation requests are fenced by conditional updates, so two workers never
+send the same step twice.
+
+Times that decide anything come from the database's clock (``now()``), not the
+host's; every worker service takes ``now`` so tests can set the time.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from dataclasses import dataclass
@@ -33,18 +46,33 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from payouts import bank
-from payouts.errors import IllegalTransition, InsufficientFunds, InvalidAmount
+from payouts.errors import InsufficientFunds, InvalidAmount
 from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
 from payouts.ledger import ledger_post
 from payouts.locks import merchant_lock, merchant_lock_for_payout
-from payouts.models import ApiKey, BankAccount, LedgerEntry, Merchant, Payout, PayoutEvent
+from payouts.models import ApiKey, BankAccount, LedgerEntry, Merchant, Payout, ReconciliationIncident
+from payouts.reconciliation import incident_record
 from payouts.representations import payout_as_dict, render, rupees
 from payouts.selectors import api_key_hash
 
 logger = logging.getLogger(__name__)
 
 MAX_AMOUNT_PAISE = 2**63 - 1
+# The longest wait between two cancellation requests to a silent bank.
+MAX_CANCEL_BACKOFF_SECONDS = 3600
 Status = Payout.Status
+
+
+def db_now() -> datetime:
+    """The database's clock: the one every deadline is measured against."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        return cursor.fetchone()[0]
+
+
+def payout_reference_new() -> str:
+    """A fresh bank reference: 'PO' and 24 random base32 characters (120 bits)."""
+    return "PO" + base64.b32encode(secrets.token_bytes(15)).decode()
 
 
 # --- creation ------------------------------------------------------------------------
@@ -61,19 +89,21 @@ def payout_create(
 ) -> StoredResponse:
     """Request a payout: hold its funds and remember the answer under the key.
 
-    The caller has checked that the bank account is the merchant's. One
-    transaction: lock the merchant (taking an id for the payout in the same
-    round trip), then read the key's record - after the lock, so a concurrent
-    request with the same key has committed or rolled back - and either replay
-    it, or check the available balance and write the pending payout, its
-    debit, its first event and the stored response in one statement.
-    Processing is enqueued after commit.
+    The caller has checked that the bank account is the merchant's (the
+    database checks it again). One transaction: lock the merchant (taking an
+    id for the payout and the database's time in the same round trip), then
+    read the key's record - after the lock, so a concurrent request with the
+    same key has committed or rolled back - and either replay it, or check the
+    available balance and write the pending payout, its debit, its first event
+    and the stored response in one statement. The caller enqueues processing
+    after commit (``Created.payout_id``).
     """
     if type(amount_paise) is not int or not 0 < amount_paise <= MAX_AMOUNT_PAISE:
         raise InvalidAmount()
-    now = now or timezone.now()
+    reference = payout_reference_new()
     with transaction.atomic(durable=True):
-        available_paise, payout_id = merchant_lock_for_payout(merchant_id=merchant_id)
+        available_paise, payout_id, db_time = merchant_lock_for_payout(merchant_id=merchant_id)
+        now = now or db_time
         replay = idempotency_replay(merchant_id=merchant_id, key=idempotency_key, fingerprint=fingerprint, now=now)
         if replay is not None:
             return replay
@@ -97,14 +127,14 @@ def payout_create(
             merchant_id=merchant_id,
             bank_account_id=bank_account_id,
             amount_paise=amount_paise,
+            reference=reference,
             status=Status.PENDING,
             attempts=0,
             created_at=now,
             updated_at=now,
         )
-        response = StoredResponse(status=201, body=render(payout_as_dict(payout)))
+        response = StoredResponse(status=201, body=render(payout_as_dict(payout)), payout_id=payout.id)
         _payout_write(payout, key=idempotency_key, fingerprint=fingerprint, response=response)
-        transaction.on_commit(lambda: _enqueue_processing(payout.id))
     return response
 
 
@@ -114,9 +144,10 @@ def payout_create(
 # statement; the deferred ones check the payout's postings at commit.
 _PAYOUT_WRITE = """
 WITH payout AS (
-    INSERT INTO payouts_payout (id, merchant_id, bank_account_id, amount_paise, status, attempts,
-                                bank_reference, created_at, updated_at)
-    VALUES (%(id)s, %(merchant_id)s, %(bank_account_id)s, %(amount)s, 'pending', 0, '', %(now)s, %(now)s)
+    INSERT INTO payouts_payout (id, merchant_id, bank_account_id, amount_paise, reference, status, attempts,
+                                cancel_requests, bank_reference, created_at, updated_at)
+    VALUES (%(id)s, %(merchant_id)s, %(bank_account_id)s, %(amount)s, %(reference)s, 'pending', 0,
+            0, '', %(now)s, %(now)s)
     RETURNING id
 ), debit AS (
     INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
@@ -146,6 +177,7 @@ def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: Stor
                 "merchant_id": payout.merchant_id,
                 "bank_account_id": payout.bank_account_id,
                 "amount": payout.amount_paise,
+                "reference": payout.reference,
                 "now": payout.created_at,
                 "description": f"Payout {payout.reference}",
                 "key": key,
@@ -157,16 +189,6 @@ def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: Stor
         )
 
 
-def _enqueue_processing(payout_id: int) -> None:
-    # Imported here: tasks import this module.
-    from payouts.tasks import enqueue_processing
-
-    try:
-        enqueue_processing(payout_id)
-    except Exception:  # Redis down: the payout is durable; the sweep will enqueue it.
-        logger.warning("could not enqueue payout %s; the sweep will pick it up", payout_id, exc_info=True)
-
-
 # --- processing (the worker) -----------------------------------------------------
 
 
@@ -174,20 +196,22 @@ def _enqueue_processing(payout_id: int) -> None:
 class FollowUp:
     """What the worker should do next for a payout, and when."""
 
-    action: str  # "check": look for a stuck attempt; "attempt": start the next attempt
+    action: str  # "check": look for a stuck attempt; "attempt": start the next one; "cancel": ask the bank to cancel
     at: datetime
     attempt: int
 
 
-def payout_process(*, payout_id: int, gateway: bank.Gateway | None = None) -> FollowUp | None:
+def payout_process(
+    *, payout_id: int, gateway: bank.Gateway | None = None, now: datetime | None = None
+) -> FollowUp | None:
     """Start the payout's next attempt, send it to the bank, apply the answer.
 
     Returns when to check the attempt if the bank gave no answer, else None.
     Does nothing if the payout is not startable now (already taken by another
-    worker, final, or its retry is not due).
+    worker, final, cancelling, or its retry is not due).
     """
     gateway = gateway or bank.default_gateway()
-    attempt = payout_start_attempt(payout_id=payout_id, now=timezone.now())
+    attempt = payout_start_attempt(payout_id=payout_id, now=now)
     if attempt is None:
         return None
     answer = gateway.send(
@@ -196,15 +220,9 @@ def payout_process(*, payout_id: int, gateway: bank.Gateway | None = None) -> Fo
         ifsc=attempt.ifsc,
         account_number=attempt.account_number,
     )
-    if answer.outcome == bank.NO_ANSWER:
+    if answer.outcome not in bank.FINAL:
         return FollowUp(action="check", at=attempt.deadline, attempt=attempt.number)
-    payout_apply_answer(
-        payout_id=payout_id,
-        attempt=attempt.number,
-        answer=answer,
-        now=timezone.now(),
-        merchant_id=attempt.merchant_id,
-    )
+    payout_apply_answer(payout_id=payout_id, answer=answer, merchant_id=attempt.merchant_id)
     return None
 
 
@@ -223,50 +241,58 @@ class Attempt:
 # pending -> processing, or a due retry: attempt + 1, with its event, in one
 # statement (its own short transaction). The WHERE clause is the guard: of
 # two workers racing, the second finds the row changed and updates nothing.
+# A payout whose cancellation was asked for never starts another attempt.
 _START_ATTEMPT = """
-WITH started AS (
+WITH clock AS (
+    SELECT coalesce(%(now)s::timestamptz, now()) AS now
+), started AS (
     UPDATE payouts_payout
-       SET status = 'processing', attempts = attempts + 1, attempt_deadline = %(deadline)s,
-           next_attempt_at = NULL, updated_at = %(now)s
-     WHERE id = %(id)s
+       SET status = 'processing', attempts = attempts + 1,
+           attempt_deadline = clock.now + make_interval(secs => %(timeout)s),
+           next_attempt_at = NULL, updated_at = clock.now
+      FROM clock
+     WHERE id = %(id)s AND cancel_requested_at IS NULL
        AND (status = 'pending'
-            OR (status = 'processing' AND attempt_deadline IS NULL AND next_attempt_at <= %(now)s))
- RETURNING id, merchant_id, bank_account_id, amount_paise, attempts
+            OR (status = 'processing' AND attempt_deadline IS NULL AND next_attempt_at <= clock.now))
+ RETURNING id, merchant_id, bank_account_id, amount_paise, reference, attempts, attempt_deadline, clock.now
 ), event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
     SELECT merchant_id, id,
            CASE WHEN attempts = 1 THEN 'pending' ELSE 'processing' END, 'processing', attempts,
            CASE WHEN attempts = 1 THEN 'attempt 1 sent to the bank'
                 ELSE 'retry: attempt ' || attempts || ' sent to the bank' END,
-           %(now)s
+           now
       FROM started
 )
-SELECT s.merchant_id, s.amount_paise, s.attempts, b.ifsc, b.account_number
+SELECT s.merchant_id, s.amount_paise, s.reference, s.attempts, s.attempt_deadline, b.ifsc, b.account_number
   FROM started AS s JOIN payouts_bankaccount AS b ON b.id = s.bank_account_id
 """
 
 
-def payout_start_attempt(*, payout_id: int, now: datetime) -> Attempt | None:
+def payout_start_attempt(*, payout_id: int, now: datetime | None = None) -> Attempt | None:
     """pending -> processing, or a due retry of a processing payout: attempt + 1.
 
     Changes no balance, so it needs no merchant lock: the conditional update
     makes sure only one worker starts a given attempt. Returns None when there
-    is nothing to start (taken by another worker, final, or not due yet).
+    is nothing to start (taken by another worker, final, cancelling, or not
+    due yet). ``now`` defaults to the database's clock.
     """
     assert not connection.in_atomic_block, "payout_start_attempt is its own transaction"
-    deadline = now + timedelta(seconds=settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS)
     with connection.cursor() as cursor:
-        cursor.execute(_START_ATTEMPT, {"id": payout_id, "now": now, "deadline": deadline})
+        cursor.execute(
+            _START_ATTEMPT,
+            {"id": payout_id, "now": now, "timeout": settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS},
+        )
         row = cursor.fetchone()
     if row is None:
         return None
-    merchant_id, amount_paise, number, ifsc, account_number = row
+    merchant_id, amount_paise, reference, number, deadline, ifsc, account_number = row
     return Attempt(
         payout_id=payout_id,
         merchant_id=merchant_id,
         number=number,
         deadline=deadline,
-        reference=Payout(id=payout_id).reference,
+        reference=reference,
         amount_paise=amount_paise,
         ifsc=ifsc,
         account_number=account_number,
@@ -274,132 +300,253 @@ def payout_start_attempt(*, payout_id: int, now: datetime) -> Attempt | None:
 
 
 def payout_apply_answer(
-    *, payout_id: int, attempt: int, answer: bank.Answer, now: datetime, merchant_id: int | None = None
+    *,
+    payout_id: int,
+    answer: bank.Answer,
+    merchant_id: int | None = None,
+    reason: str | None = None,
+    failure_reason: str | None = None,
+    now: datetime | None = None,
 ) -> bool:
-    """Apply the bank's answer to attempt number ``attempt``.
+    """Apply a final answer from the bank about the payout's reference.
 
-    settled -> completed; declined -> failed with its funds returned. Returns
-    False, changing nothing, when that attempt is no longer the live one (a
-    late answer).
+    settled -> completed; declined or cancelled -> failed with its funds
+    returned, in one transaction under the merchant lock. Applied only while
+    the payout is processing and the answer's amount and account (when the
+    bank gives them) are the payout's. Returns whether it changed the payout.
+    An answer that is not applied is compared with the payout: if it
+    contradicts it (settled for a failed payout, declined for a completed one,
+    another amount or account), it is recorded as a reconciliation incident.
     """
-    if answer.outcome not in (bank.SETTLED, bank.DECLINED):
+    if answer.outcome not in bank.FINAL:
         raise ValueError(f"not a final answer: {answer.outcome}")
     if merchant_id is None:
         merchant_id = Payout.objects.values_list("merchant_id", flat=True).get(pk=payout_id)
+    if answer.outcome == bank.SETTLED:
+        status, why = Status.COMPLETED, reason or "the bank settled the transfer"
+    else:
+        status = Status.FAILED
+        failure_reason = failure_reason or f"{answer.outcome} by the bank: {answer.reason}"
+        why = reason or failure_reason
     with transaction.atomic(durable=True):
         merchant_lock(merchant_id=merchant_id)
-        if answer.outcome == bank.SETTLED:
-            applied = _finish(
-                payout_id,
-                attempt,
-                Status.COMPLETED,
-                reason=f"bank settled attempt {attempt}",
-                bank_reference=answer.bank_reference,
-                now=now,
-            )
-        else:
-            applied = _finish(
-                payout_id, attempt, Status.FAILED, reason=f"declined by the bank: {answer.reason}", now=now
-            )
-    if not applied:
-        logger.info("ignoring late answer %s for payout %s attempt %s", answer.outcome, payout_id, attempt)
+        applied = _finish(
+            payout_id,
+            status,
+            reason=why,
+            failure_reason=failure_reason if status == Status.FAILED else None,
+            answer=answer,
+            now=now,
+        )
+        if not applied:
+            _record_if_contradicting(payout_id, answer)
     return applied
 
 
-def payout_check_attempt(*, payout_id: int, attempt: int, gateway: bank.Gateway | None = None) -> FollowUp | None:
+def _record_if_contradicting(payout_id: int, answer: bank.Answer) -> None:
+    """A final answer that was not applied: record it if it contradicts the payout."""
+    payout = Payout.objects.select_related("bank_account").get(pk=payout_id)
+    kind = None
+    if answer.amount_paise is not None and answer.amount_paise != payout.amount_paise:
+        kind = ReconciliationIncident.Kind.AMOUNT_MISMATCH
+    elif answer.account_number and (answer.account_number, answer.ifsc) != (
+        payout.bank_account.account_number,
+        payout.bank_account.ifsc,
+    ):
+        kind = ReconciliationIncident.Kind.ACCOUNT_MISMATCH
+    elif answer.outcome == bank.SETTLED and payout.status == Status.FAILED:
+        kind = ReconciliationIncident.Kind.SETTLED_AFTER_FAILURE
+    elif answer.outcome in bank.NEVER_PAYS and payout.status == Status.COMPLETED:
+        kind = ReconciliationIncident.Kind.DECLINED_AFTER_COMPLETION
+    if kind is None:
+        logger.info("payout %s is already %s; the bank's %s agrees", payout_id, payout.status, answer.outcome)
+        return
+    incident_record(
+        kind=kind,
+        reference=payout.reference,
+        payout=payout,
+        bank_state=answer.outcome,
+        bank_amount_paise=answer.amount_paise,
+        detail=(
+            f"the bank answered {answer.outcome} for {answer.amount_paise} paise to account "
+            f"…{answer.account_number[-4:]}; payout {payout.id} is {payout.status} for {payout.amount_paise} paise "
+            f"to account …{payout.bank_account.account_number[-4:]}"
+        ),
+    )
+
+
+def payout_check_attempt(
+    *, payout_id: int, attempt: int, gateway: bank.Gateway | None = None, now: datetime | None = None
+) -> FollowUp | None:
     """Handle attempt ``attempt`` if it is stuck (no answer by its deadline).
 
-    Asks the bank what became of the transfer first: settled → completed;
-    declined → failed; unknown → a retry after ``backoff * 2^(k-1)`` seconds,
-    or failed with its funds returned after the last allowed attempt.
-    Returns what to do next: a retry, a later check if woken early, or None.
+    Asks the bank what became of the transfer first: a final answer is
+    applied. Unknown: a retry after ``backoff * 2^(k-1)`` seconds, or after
+    the last allowed attempt, a cancellation (``payout_cancel``); never a
+    failure. Returns what to do next, or None.
     """
     gateway = gateway or bank.default_gateway()
     payout = Payout.objects.filter(pk=payout_id).first()
     if payout is None or not _is_live(payout, attempt):
         return None
     assert payout.attempt_deadline is not None  # a live attempt has one
-    if payout.attempt_deadline > timezone.now():
+    now = now or db_now()
+    if payout.attempt_deadline > now:
         return FollowUp(action="check", at=payout.attempt_deadline, attempt=attempt)
     answer = gateway.inquire(reference=payout.reference)
-    now = timezone.now()
+    timeout = settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS
+    if answer.outcome in bank.FINAL:
+        payout_apply_answer(
+            payout_id=payout_id,
+            answer=answer,
+            merchant_id=payout.merchant_id,
+            reason=(
+                f"attempt {attempt} got no answer within {timeout}s; the bank confirms it settled"
+                if answer.outcome == bank.SETTLED
+                else None
+            ),
+            now=now,
+        )
+        return None
     with transaction.atomic(durable=True):
         merchant_lock(merchant_id=payout.merchant_id)
         payout = _locked_payout(payout_id)
         if not _is_live(payout, attempt) or (payout.attempt_deadline and payout.attempt_deadline > now):
             return None
-        timeout = settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS
-        if answer.outcome == bank.SETTLED:
-            _finish(
-                payout_id,
-                attempt,
-                Status.COMPLETED,
-                reason=f"attempt {attempt} got no answer within {timeout}s; the bank confirms it settled",
-                bank_reference=answer.bank_reference,
-                now=now,
-            )
-            return None
-        if answer.outcome == bank.DECLINED:
-            _finish(payout_id, attempt, Status.FAILED, reason=f"declined by the bank: {answer.reason}", now=now)
-            return None
         if attempt >= settings.PAYOUT_MAX_ATTEMPTS:
-            _finish(
-                payout_id,
-                attempt,
-                Status.FAILED,
-                reason=f"no answer from the bank after {attempt} attempts of {timeout}s each",
+            Payout.objects.filter(pk=payout_id).update(
+                attempt_deadline=None, cancel_requested_at=now, next_cancel_at=now, updated_at=now
+            )
+            _event(
+                payout,
+                reason=(
+                    f"attempt {attempt} got no answer within {timeout}s, the last allowed; "
+                    "asking the bank to cancel the transfer (funds stay held until it confirms)"
+                ),
                 now=now,
             )
-            return None
+            return FollowUp(action="cancel", at=now, attempt=attempt)
         backoff = settings.PAYOUT_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1)
-        payout.attempt_deadline = None
-        payout.next_attempt_at = now + timedelta(seconds=backoff)
-        payout.updated_at = now
-        payout.save(update_fields=["attempt_deadline", "next_attempt_at", "updated_at"])
-        _event(
-            payout,
-            from_status=Status.PROCESSING,
-            reason=f"attempt {attempt} got no answer within {timeout}s; retrying in {backoff}s",
+        next_attempt_at = now + timedelta(seconds=backoff)
+        Payout.objects.filter(pk=payout_id).update(
+            attempt_deadline=None, next_attempt_at=next_attempt_at, updated_at=now
+        )
+        _event(payout, reason=f"attempt {attempt} got no answer within {timeout}s; retrying in {backoff}s", now=now)
+        return FollowUp(action="attempt", at=next_attempt_at, attempt=attempt + 1)
+
+
+# Take the due cancellation request: one worker at a time. Until the answer is
+# applied, the next request is due after a lease, so a crashed worker's
+# request is asked again by the sweep.
+_CLAIM_CANCEL = """
+WITH clock AS (
+    SELECT coalesce(%(now)s::timestamptz, now()) AS now
+)
+UPDATE payouts_payout
+   SET cancel_requests = cancel_requests + 1,
+       next_cancel_at = clock.now + make_interval(secs => %(lease)s), updated_at = clock.now
+  FROM clock
+ WHERE id = %(id)s AND status = 'processing' AND next_cancel_at <= clock.now
+RETURNING merchant_id, reference, attempts, cancel_requests, cancel_requested_at, clock.now
+"""
+
+
+def payout_cancel(
+    *, payout_id: int, gateway: bank.Gateway | None = None, now: datetime | None = None
+) -> FollowUp | None:
+    """Ask the bank to cancel a payout whose last attempt got no answer.
+
+    cancelled or declined: the bank will never pay it, so it fails and its
+    funds return. settled: it completes. No confirmation: it stays
+    processing with its funds held, and the request is repeated with backoff
+    (``PAYOUT_RETRY_BACKOFF_SECONDS * 2^(n-1)``, at most an hour); each
+    request is an event saying how long it has waited.
+    """
+    gateway = gateway or bank.default_gateway()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_CANCEL, {"id": payout_id, "now": now, "lease": settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS}
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    merchant_id, reference, attempts, requests, requested_at, now = row
+    answer = gateway.cancel(reference=reference)
+    timeout = settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS
+    if answer.outcome in bank.FINAL:
+        silence = f"no answer from the bank after {attempts} attempts of {timeout}s each"
+        payout_apply_answer(
+            payout_id=payout_id,
+            answer=answer,
+            merchant_id=merchant_id,
+            reason=f"{silence}; asked to cancel, the bank answered {answer.outcome}",
+            failure_reason=silence if answer.outcome == bank.CANCELLED else None,
             now=now,
         )
-        return FollowUp(action="attempt", at=payout.next_attempt_at, attempt=attempt + 1)
+        return None
+    backoff = min(settings.PAYOUT_RETRY_BACKOFF_SECONDS * 2 ** (requests - 1), MAX_CANCEL_BACKOFF_SECONDS)
+    next_cancel_at = now + timedelta(seconds=max(backoff, 1))
+    waited = int((now - requested_at).total_seconds())
+    with transaction.atomic(durable=True):
+        merchant_lock(merchant_id=merchant_id)
+        payout = _locked_payout(payout_id)
+        if payout.status != Status.PROCESSING or payout.cancel_requests != requests:
+            return None
+        Payout.objects.filter(pk=payout_id).update(next_cancel_at=next_cancel_at, updated_at=now)
+        _event(
+            payout,
+            reason=(
+                f"cancellation request {requests} not confirmed by the bank; funds held for {waited}s; "
+                f"asking again in {max(backoff, 1)}s"
+            ),
+            now=now,
+        )
+    return FollowUp(action="cancel", at=next_cancel_at, attempt=attempts)
 
 
 @dataclass(frozen=True)
 class SweepItem:
     payout_id: int
-    action: str  # "attempt" or "check"
+    action: str  # "attempt", "check" or "cancel"
     attempt: int
 
 
-def payouts_needing_work(*, now: datetime, limit: int = 1000) -> list[SweepItem]:
+# Every in-flight payout whose next step is overdue by more than the grace
+# period, by the database's clock: chosen in SQL, oldest due first, so no
+# number of payouts that are not yet due can hide one that is. Rows a worker
+# holds right now are skipped.
+_DUE_WORK = """
+SELECT id,
+       CASE WHEN status = 'pending' THEN 'attempt'
+            WHEN attempt_deadline IS NOT NULL THEN 'check'
+            WHEN next_attempt_at IS NOT NULL THEN 'attempt'
+            ELSE 'cancel' END,
+       CASE WHEN status = 'pending' THEN 1
+            WHEN next_attempt_at IS NOT NULL THEN attempts + 1
+            ELSE attempts END
+  FROM payouts_payout
+ WHERE status IN ('pending', 'processing')
+   AND coalesce(attempt_deadline, next_attempt_at, next_cancel_at, updated_at)
+       <= coalesce(%(now)s::timestamptz, now()) - make_interval(secs => %(grace)s)
+ ORDER BY coalesce(attempt_deadline, next_attempt_at, next_cancel_at, updated_at)
+ LIMIT %(limit)s
+   FOR UPDATE SKIP LOCKED
+"""
+
+
+def payouts_needing_work(*, now: datetime | None = None, limit: int = 1000) -> list[SweepItem]:
     """Payouts whose next step is overdue: their task was lost or never enqueued.
 
-    Pending payouts older than the grace period, attempts past their deadline
-    and retries past their time, by more than PAYOUT_SWEEP_GRACE_SECONDS (so
-    the sweep does not race tasks that are merely queued). Rows a worker holds
-    right now are skipped.
+    Pending payouts, attempts past their deadline, retries and cancellation
+    requests past their time, by more than PAYOUT_SWEEP_GRACE_SECONDS (so the
+    sweep does not race tasks that are merely queued).
     """
-    cutoff = now - timedelta(seconds=settings.PAYOUT_SWEEP_GRACE_SECONDS)
-    with transaction.atomic(durable=True):
-        rows = list(
-            Payout.objects.select_for_update(skip_locked=True)
-            .filter(status__in=Payout.IN_FLIGHT, updated_at__lte=cutoff)
-            .order_by("updated_at")
-            .values_list("id", "status", "attempts", "attempt_deadline", "next_attempt_at")[:limit]
-        )
-    work = []
-    for payout_id, status, attempts, deadline, next_attempt_at in rows:
-        if status == Status.PENDING:
-            work.append(SweepItem(payout_id, "attempt", 1))
-        elif deadline is not None and deadline <= cutoff:
-            work.append(SweepItem(payout_id, "check", attempts))
-        elif deadline is None and next_attempt_at is not None and next_attempt_at <= cutoff:
-            work.append(SweepItem(payout_id, "attempt", attempts + 1))
-    return work
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        cursor.execute(_DUE_WORK, {"now": now, "grace": settings.PAYOUT_SWEEP_GRACE_SECONDS, "limit": limit})
+        return [SweepItem(payout_id, action, attempt) for payout_id, action, attempt in cursor.fetchall()]
 
 
-# --- transitions; callers hold the merchant lock and the payout's row lock ---------------
+# --- transitions; callers hold the merchant lock ------------------------------------
 
 
 def _locked_payout(payout_id: int) -> Payout:
@@ -410,48 +557,65 @@ def _is_live(payout: Payout, attempt: int) -> bool:
     return payout.status == Status.PROCESSING and payout.attempts == attempt and payout.attempt_deadline is not None
 
 
-# processing -> completed|failed for the live attempt, with its event and, for a
-# failure, the reversal that returns the funds: one statement. The WHERE clause
-# is the Python side's guard (the database's own trigger refuses any other
-# transition too); the triggers release the hold and credit the reversal.
+# processing -> completed|failed, with its event and, for a failure, the
+# reversal that returns the funds: one statement. The WHERE clause is the
+# Python side's guard (the database's own trigger refuses any other transition
+# too): the payout is processing, and the bank's amount and account, when it
+# gives them, are the payout's. The triggers release the hold and credit the
+# reversal.
 _FINISH = """
-WITH finished AS (
-    UPDATE payouts_payout
+WITH clock AS (
+    SELECT coalesce(%(now)s::timestamptz, now()) AS now
+), finished AS (
+    UPDATE payouts_payout AS p
        SET status = %(status)s, bank_reference = %(bank_reference)s, failure_reason = %(failure_reason)s,
-           attempt_deadline = NULL, next_attempt_at = NULL, updated_at = %(now)s
-     WHERE id = %(id)s AND status = 'processing' AND attempts = %(attempt)s AND attempt_deadline IS NOT NULL
- RETURNING id, merchant_id, amount_paise
+           attempt_deadline = NULL, next_attempt_at = NULL, next_cancel_at = NULL, updated_at = clock.now
+      FROM clock, payouts_bankaccount AS b
+     WHERE p.id = %(id)s AND p.status = 'processing' AND b.id = p.bank_account_id
+       AND (%(amount)s::bigint IS NULL OR p.amount_paise = %(amount)s::bigint)
+       AND (%(account)s = '' OR (b.account_number = %(account)s AND b.ifsc = %(ifsc)s))
+ RETURNING p.id, p.merchant_id, p.amount_paise, p.reference, p.attempts, clock.now
 ), event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
-    SELECT merchant_id, id, 'processing', %(status)s, %(attempt)s, %(reason)s, %(now)s FROM finished
+    SELECT merchant_id, id, 'processing', %(status)s, attempts, %(reason)s, now FROM finished
 ), reversal AS (
     INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
-    SELECT merchant_id, 'reversal', amount_paise, %(description)s, id, %(now)s FROM finished
+    SELECT merchant_id, 'reversal', amount_paise, 'Payout ' || reference || ' failed; funds returned', id, now
+      FROM finished
      WHERE %(status)s = 'failed'
 )
 SELECT count(*) FROM finished
 """
 
 
-def _finish(payout_id: int, attempt: int, status: str, *, reason: str, now: datetime, bank_reference: str = "") -> bool:
-    """Make attempt ``attempt`` of the payout final. Caller holds the merchant lock.
+def _finish(
+    payout_id: int,
+    status: str,
+    *,
+    reason: str,
+    failure_reason: str | None,
+    answer: bank.Answer,
+    now: datetime | None,
+) -> bool:
+    """Make the processing payout final. Caller holds the merchant lock.
 
-    Returns False, changing nothing, unless that attempt is the live one.
+    Returns False, changing nothing, unless the payout is processing and the
+    answer matches it.
     """
     assert connection.in_atomic_block, "a payout is finished inside its merchant's locked transaction"
-    if status not in (Status.COMPLETED, Status.FAILED):
-        raise IllegalTransition(f"payout {payout_id} cannot go from processing to {status}")
+    assert status in (Status.COMPLETED, Status.FAILED)
     with connection.cursor() as cursor:
         cursor.execute(
             _FINISH,
             {
                 "id": payout_id,
-                "attempt": attempt,
                 "status": status,
-                "bank_reference": bank_reference,
-                "failure_reason": reason if status == Status.FAILED else None,
-                "reason": reason,
-                "description": f"Payout {Payout(id=payout_id).reference} failed; funds returned",
+                "bank_reference": answer.bank_reference if status == Status.COMPLETED else "",
+                "failure_reason": failure_reason,
+                "reason": reason[:255],
+                "amount": answer.amount_paise,
+                "account": answer.account_number,
+                "ifsc": answer.ifsc,
                 "now": now,
             },
         )
@@ -459,16 +623,14 @@ def _finish(payout_id: int, attempt: int, status: str, *, reason: str, now: date
     return finished == 1
 
 
-def _event(payout: Payout, *, from_status: str | None, reason: str, now: datetime) -> None:
-    PayoutEvent.objects.create(
-        merchant_id=payout.merchant_id,
-        payout_id=payout.id,
-        from_status=from_status,
-        to_status=payout.status,
-        attempt=payout.attempts,
-        reason=reason,
-        created_at=now,
-    )
+def _event(payout: Payout, *, reason: str, now: datetime) -> None:
+    """A processing -> processing event: a retry, a cancellation request. Caller holds the merchant lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason,"
+            " created_at) VALUES (%s, %s, 'processing', 'processing', %s, %s, %s)",
+            [payout.merchant_id, payout.id, payout.attempts, reason[:255], now],
+        )
 
 
 # --- merchants ------------------------------------------------------------------------

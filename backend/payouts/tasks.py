@@ -16,8 +16,7 @@ import threading
 import time
 import uuid
 
-from django.db import close_old_connections
-from django.utils import timezone
+from django.db import DatabaseError, close_old_connections
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
@@ -44,9 +43,43 @@ def payout_check_task(payout_id: int, attempt: int, request_id: str | None = Non
         _follow(payout_id, services.payout_check_attempt(payout_id=payout_id, attempt=attempt))
 
 
-def enqueue_processing(payout_id: int) -> None:
-    """Queue the payout's first attempt, carrying the current request id."""
-    payout_process_task(payout_id, request_id=request_id_var.get())
+@db_task()
+def payout_cancel_task(payout_id: int, request_id: str | None = None) -> None:
+    with bind_request_id(request_id):
+        _follow(payout_id, services.payout_cancel(payout_id=payout_id))
+
+
+# After Redis fails to take a task, this process stops trying for a while:
+# with Redis unreachable (packets dropped, not refused), every attempt would
+# otherwise cost a request its whole socket timeout. The payout is durable in
+# PostgreSQL; the sweep enqueues it once Redis is back.
+ENQUEUE_PAUSE_SECONDS = 5.0
+_enqueue_paused_until = 0.0
+
+
+def enqueue_processing(payout_id: int) -> bool:
+    """Queue the payout's first attempt, carrying the current request id.
+
+    Never raises and never waits longer than Redis's short socket timeout;
+    returns whether the task was queued.
+    """
+    global _enqueue_paused_until
+    if time.monotonic() < _enqueue_paused_until:
+        logger.info("not queueing payout %s: Redis failed moments ago; the sweep will pick it up", payout_id)
+        return False
+    try:
+        payout_process_task(payout_id, request_id=request_id_var.get())
+    except Exception:
+        _enqueue_paused_until = time.monotonic() + ENQUEUE_PAUSE_SECONDS
+        logger.warning(
+            "could not queue payout %s; not trying again for %ss; the sweep will pick it up",
+            payout_id,
+            ENQUEUE_PAUSE_SECONDS,
+            exc_info=True,
+        )
+        return False
+    _enqueue_paused_until = 0.0
+    return True
 
 
 def _follow(payout_id: int, follow_up: services.FollowUp | None) -> None:
@@ -55,6 +88,8 @@ def _follow(payout_id: int, follow_up: services.FollowUp | None) -> None:
     carry = {"request_id": request_id_var.get()}
     if follow_up.action == "check":
         payout_check_task.schedule((payout_id, follow_up.attempt), carry, eta=follow_up.at)
+    elif follow_up.action == "cancel":
+        payout_cancel_task.schedule((payout_id,), carry, eta=follow_up.at)
     else:
         payout_process_task.schedule((payout_id,), carry, eta=follow_up.at)
 
@@ -62,19 +97,28 @@ def _follow(payout_id: int, follow_up: services.FollowUp | None) -> None:
 # --- the sweeper ---------------------------------------------------------------------
 
 
+# While the queue holds a backlog the sweep waits (payouts merely waiting in it
+# would only be enqueued twice), but never longer than this: a backlog that
+# never drains must not hide lost work.
+SWEEP_MAX_DELAY_SECONDS = 60
+_last_sweep = 0.0
+
+
 def sweep_once() -> int:
     """Enqueue the next step of every payout whose task was lost. Returns how many.
 
-    Skipped while the queue holds a backlog: the consumers are busy with
-    queued work, and payouts merely waiting in it would only be enqueued
-    twice. Lost work is found as soon as the backlog drains.
+    Delayed while the queue holds a backlog, by at most SWEEP_MAX_DELAY_SECONDS.
     """
-    if HUEY.pending_count() > SWEEP_MAX_BACKLOG:
+    global _last_sweep
+    if HUEY.pending_count() > SWEEP_MAX_BACKLOG and time.monotonic() - _last_sweep < SWEEP_MAX_DELAY_SECONDS:
         return 0
-    work = services.payouts_needing_work(now=timezone.now())
+    work = services.payouts_needing_work()
+    _last_sweep = time.monotonic()
     for item in work:
         if item.action == "check":
             payout_check_task(item.payout_id, item.attempt)
+        elif item.action == "cancel":
+            payout_cancel_task(item.payout_id)
         else:
             payout_process_task(item.payout_id)
     if work:
@@ -94,13 +138,29 @@ def _hold_sweep_lock(token: str) -> bool:
     return False
 
 
+def _release_sweep_lock(token: str) -> None:
+    """Give the lease up (only if still ours), so a sweeper that can reach the database takes over."""
+    try:
+        conn = HUEY.storage.conn
+        if conn.get(SWEEP_LOCK_KEY) == token.encode():
+            conn.delete(SWEEP_LOCK_KEY)
+    except Exception:
+        logger.warning("could not release the sweep lock; it expires by itself", exc_info=True)
+
+
 def _sweep_forever() -> None:
     token = uuid.uuid4().hex
     while True:
         try:
             if _hold_sweep_lock(token):
-                sweep_once()
-        except Exception:  # Redis or PostgreSQL away: try again next round
+                try:
+                    sweep_once()
+                except DatabaseError:
+                    # This consumer cannot reach PostgreSQL: let another one lead.
+                    logger.exception("sweep failed on the database; giving up the sweep lock")
+                    _release_sweep_lock(token)
+                    token = uuid.uuid4().hex
+        except Exception:  # Redis away: try again next round
             logger.exception("sweep failed; trying again in %ss", SWEEP_EVERY_SECONDS)
         finally:
             close_old_connections()
@@ -132,5 +192,5 @@ def _start_sweeper() -> None:
 @db_periodic_task(crontab(minute="*/10"))
 def idempotency_reaper_task() -> None:
     """Delete idempotency records past their TTL, a batch at a time."""
-    while idempotency_expire(now=timezone.now()) > 0:
+    while idempotency_expire() > 0:
         pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -33,9 +34,30 @@ def error_response(code: str, message: str, status_code: int, field: str | None 
     return JsonResponse(envelope(code, message, field), status=status_code)
 
 
+# SQLSTATEs of the database's own timeouts: lock_timeout, statement_timeout,
+# idle_in_transaction_session_timeout.
+_DATABASE_TIMEOUTS = {"55P03", "57014", "25P03"}
+
+
+def database_error_response(exc: Exception) -> Response:
+    """A database that timed out or went away: 503, and the transaction was rolled back."""
+    if getattr(exc.__cause__, "pgcode", None) in _DATABASE_TIMEOUTS:
+        code, message = "database_timeout", "The database did not answer in time; nothing was changed."
+    else:
+        code, message = "database_unavailable", "The database is unavailable; nothing was changed."
+    logger.warning("%s on this request: %s", code, exc)
+    return Response(
+        envelope(code, f"{message} Retry the same request (with the same Idempotency-Key)."),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "1"},
+    )
+
+
 def exception_handler(exc, context):
     if isinstance(exc, PayoutError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, exceptions.ValidationError):

@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payouts import selectors, services
+from payouts import selectors, services, tasks
 from payouts.api import schema
 from payouts.api.errors import envelope
 from payouts.api.pagination import NewestFirst
@@ -149,6 +149,8 @@ class PayoutsView(APIView):
             idempotency_key=key,
             fingerprint=request_fingerprint(body),
         )
+        if response.payout_id is not None:  # committed: hand it to the worker
+            tasks.enqueue_processing(response.payout_id)
         http = HttpResponse(response.body, status=response.status, content_type="application/json")
         if response.replayed:
             http["Idempotent-Replayed"] = "true"

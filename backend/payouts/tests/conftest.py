@@ -3,6 +3,14 @@
 Every test that goes through the API uses ``live_server`` on real PostgreSQL
 with committed transactions (``transactional_db``), so locks, triggers and
 deferred constraints behave exactly as in production.
+
+As in production, the tests run as the application's role, which owns
+nothing and may only read and write rows: the test database is created and
+migrated as the owner (``DATABASE_URL``'s role), then every connection of the
+test session, the live server's included, uses the role ``app_role`` makes.
+Between tests the owner empties the tables (the application role cannot, and
+TRUNCATE is refused by the triggers, so it is done with them off). ``owner_sql``
+gives tests the owner's connection, for breaking things on purpose.
 """
 
 from __future__ import annotations
@@ -13,15 +21,89 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import psycopg2
 import pytest
 from django.core.servers import basehttp
-from django.db import connection
+from django.db import connection, connections
+from django.test import TransactionTestCase
+from psycopg2 import sql
 
 from payouts import services
+from payouts.management.commands.app_role import app_role_ensure
 
 # The live server's listen backlog is 10 by default; the concurrency tests open
 # forty connections at the same instant, as gunicorn in production accepts.
 basehttp.WSGIServer.request_queue_size = 256
+
+
+_OWNER: dict[str, str] = {}
+
+
+def owner_connect(**extra):
+    """A new autocommit connection to the test database as its owner."""
+    db = connections["default"].settings_dict
+    conn = psycopg2.connect(
+        dbname=db["NAME"],
+        user=_OWNER["USER"],
+        password=_OWNER["PASSWORD"] or None,
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        **extra,
+    )
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        old_config = setup_databases(verbosity=0, interactive=False)
+        db = connections["default"].settings_dict
+        _OWNER.update(USER=db["USER"], PASSWORD=db["PASSWORD"])
+        role, password = app_role_ensure(database=db["NAME"])
+        db["USER"], db["PASSWORD"] = role, password
+        connections.close_all()
+    yield
+    with django_db_blocker.unblock():
+        connections.close_all()
+        db["USER"], db["PASSWORD"] = _OWNER["USER"], _OWNER["PASSWORD"]
+        teardown_databases(old_config, verbosity=0)
+
+
+def _empty_tables(self) -> None:
+    """After a transactional test: empty every table as the owner, with the triggers off."""
+    conn = owner_connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                " AND tablename NOT IN ('django_migrations', 'django_content_type')"
+            )
+            tables = [sql.Identifier(name) for (name,) in cursor.fetchall()]
+            cursor.execute("BEGIN; SET LOCAL session_replication_role = replica")
+            cursor.execute(sql.SQL("TRUNCATE {} CASCADE").format(sql.SQL(", ").join(tables)))
+            cursor.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+TransactionTestCase._fixture_teardown = _empty_tables  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def owner_sql():
+    """Run SQL as the tables' owner (a superuser in development), autocommit."""
+    conn = owner_connect()
+
+    def run(statement: str, params=()):
+        with conn.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else None
+
+    yield run
+    conn.close()
 
 
 @dataclass

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from payouts.models import Merchant
+from payouts.tests.conftest import owner_connect
 from payouts.tests.test_worker_consumer import database_url
 
 BACKEND = Path(__file__).resolve().parents[2]
@@ -81,12 +82,13 @@ def test_check_ledger_passes_on_a_consistent_ledger(make_merchant):
 
 def break_on_purpose(statement: str, params=()) -> None:
     """Write around every trigger, as only a superuser with replication powers can."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-        try:
+    conn = owner_connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
             cursor.execute(statement, params)
-        finally:
-            cursor.execute("SET session_replication_role = DEFAULT")
+    finally:
+        conn.close()
 
 
 def test_check_ledger_fails_when_a_balance_drifts_from_the_ledger(make_merchant):
@@ -123,13 +125,11 @@ def test_check_ledger_fails_when_held_funds_do_not_match_payouts(make_merchant):
 
 def test_check_ledger_fails_when_the_append_only_trigger_is_disabled(make_merchant):
     make_merchant(credit_paise=10_000)
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE payouts_ledgerentry DISABLE TRIGGER ledger_entry_append_only")
+    break_on_purpose("ALTER TABLE payouts_ledgerentry DISABLE TRIGGER ledger_entry_append_only")
     try:
         result = manage("check_ledger")
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE payouts_ledgerentry ENABLE TRIGGER ledger_entry_append_only")
+        break_on_purpose("ALTER TABLE payouts_ledgerentry ENABLE TRIGGER ledger_entry_append_only")
 
     assert result.returncode != 0
     assert "trigger ledger_entry_append_only on payouts_ledgerentry is missing or disabled" in result.stderr

@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from payouts import bank, services
-from payouts.models import LedgerEntry, Payout, SimulatedTransfer
+from payouts.models import LedgerEntry, Payout, ReconciliationIncident, SimulatedTransfer
 from payouts.tests.conftest import count
 
 SUCCESS = bank.SimulatedBank(outcome="success")
@@ -46,6 +46,10 @@ def events(merchant, payout_id):
     return [
         (e["from_status"], e["to_status"], e["attempt"]) for e in merchant.api.get(f"/payouts/{payout_id}/events").json
     ]
+
+
+def ref(payout_id: int) -> str:
+    return Payout.objects.get(pk=payout_id).reference
 
 
 def wait_past_deadline(payout_id):
@@ -98,7 +102,11 @@ def test_a_hanging_bank_is_retried_until_the_last_attempt_then_the_payout_fails_
             assert follow_up.action == "attempt"
             follow_up = services.payout_process(payout_id=payout_id, gateway=HANG)
 
-    assert follow_up is None
+    # Silence is not a refusal: the funds stay held until the bank confirms the cancellation.
+    assert follow_up.action == "cancel"
+    assert Payout.objects.get(pk=payout_id).status == "processing"
+    assert merchant.api.balance() == (4_000, 6_000)
+    assert services.payout_cancel(payout_id=payout_id, gateway=HANG) is None
     detail = merchant.api.get(f"/payouts/{payout_id}").json
     assert (detail["status"], detail["attempts"]) == ("failed", 3)
     assert detail["failure_reason"] == "no answer from the bank after 3 attempts of 1s each"
@@ -110,9 +118,11 @@ def test_a_hanging_bank_is_retried_until_the_last_attempt_then_the_payout_fails_
         ("processing", "processing", 2),  # retry sent
         ("processing", "processing", 2),
         ("processing", "processing", 3),
-        ("processing", "failed", 3),
+        ("processing", "processing", 3),  # stuck, the last: the bank is asked to cancel
+        ("processing", "failed", 3),  # the bank confirmed: it will never pay
     ]
-    assert SimulatedTransfer.objects.get(reference=f"PO{payout_id:012d}").requests == 3
+    transfer = SimulatedTransfer.objects.get(reference=ref(payout_id))
+    assert (transfer.requests, transfer.state) == (3, "cancelled")
     call_command("check_ledger")
 
 
@@ -140,7 +150,7 @@ def test_a_stuck_attempt_that_the_bank_settled_completes_without_paying_again(pa
     merchant, payout_id = payout
     services.payout_process(payout_id=payout_id, gateway=HANG)
     # The bank did act on the request; only its answer was lost.
-    SimulatedTransfer.objects.filter(reference=f"PO{payout_id:012d}").update(state="settled", bank_reference="UTRLATE")
+    SimulatedTransfer.objects.filter(reference=ref(payout_id)).update(state="settled", bank_reference="UTRLATE")
     wait_past_deadline(payout_id)
 
     follow_up = services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG)
@@ -149,7 +159,7 @@ def test_a_stuck_attempt_that_the_bank_settled_completes_without_paying_again(pa
     detail = merchant.api.get(f"/payouts/{payout_id}").json
     assert (detail["status"], detail["attempts"]) == ("completed", 1)
     assert Payout.objects.get(pk=payout_id).bank_reference == "UTRLATE"
-    assert SimulatedTransfer.objects.get(reference=f"PO{payout_id:012d}").requests == 1
+    assert SimulatedTransfer.objects.get(reference=ref(payout_id)).requests == 1
     assert merchant.api.balance() == (4_000, 0)
 
 
@@ -158,38 +168,160 @@ def test_a_retry_of_a_transfer_the_bank_settled_meanwhile_does_not_pay_twice(pay
     services.payout_process(payout_id=payout_id, gateway=HANG)
     wait_past_deadline(payout_id)
     services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG)  # unknown: retry
-    SimulatedTransfer.objects.filter(reference=f"PO{payout_id:012d}").update(state="settled", bank_reference="UTR1")
+    SimulatedTransfer.objects.filter(reference=ref(payout_id)).update(state="settled", bank_reference="UTR1")
 
     services.payout_process(payout_id=payout_id, gateway=SUCCESS)
 
-    transfer = SimulatedTransfer.objects.get(reference=f"PO{payout_id:012d}")
+    transfer = SimulatedTransfer.objects.get(reference=ref(payout_id))
     assert (transfer.state, transfer.bank_reference, transfer.requests) == ("settled", "UTR1", 2)
     assert merchant.api.get(f"/payouts/{payout_id}").json["status"] == "completed"
     assert count("payouts_simulatedtransfer") == 1
 
 
-def test_a_late_answer_from_an_old_attempt_changes_nothing(payout, short_timeouts):
+def test_a_late_final_answer_is_the_banks_word_and_is_applied_while_processing(payout, short_timeouts):
     merchant, payout_id = payout
     services.payout_process(payout_id=payout_id, gateway=HANG)
     wait_past_deadline(payout_id)
-    services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG)  # attempt 1 declared stuck
+    services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG)  # attempt 1 stuck: retry later
+    payout = Payout.objects.get(pk=payout_id)
 
     applied = services.payout_apply_answer(
-        payout_id=payout_id, attempt=1, answer=bank.Answer(bank.DECLINED, reason="late"), now=timezone.now()
+        payout_id=payout_id,
+        answer=bank.Answer(
+            bank.DECLINED,
+            reason="beneficiary account closed",
+            amount_paise=6_000,
+            ifsc=payout.bank_account.ifsc,
+            account_number=payout.bank_account.account_number,
+        ),
     )
 
-    assert applied is False
+    assert applied is True
+    detail = merchant.api.get(f"/payouts/{payout_id}").json
+    assert (detail["status"], detail["failure_reason"]) == (
+        "failed",
+        "declined by the bank: beneficiary account closed",
+    )
+    assert merchant.api.balance() == (10_000, 0)
+    assert services.payout_process(payout_id=payout_id, gateway=SUCCESS) is None  # no retry of a final payout
+    call_command("check_ledger")
+
+
+def test_a_settled_answer_after_the_payout_failed_is_recorded_as_an_incident(payout, caplog):
+    merchant, payout_id = payout
+    services.payout_process(payout_id=payout_id, gateway=FAILURE)
+    late = bank.Answer(bank.SETTLED, bank_reference="UTRLATE", amount_paise=6_000)
+
+    assert services.payout_apply_answer(payout_id=payout_id, answer=late) is False
+    assert services.payout_apply_answer(payout_id=payout_id, answer=late) is False  # found again: one incident
+
+    incident = ReconciliationIncident.objects.get()
+    assert (incident.kind, incident.payout_id, incident.merchant_id) == (
+        "settled_after_failure",
+        payout_id,
+        merchant.id,
+    )
+    assert (incident.reference, incident.bank_state, incident.bank_amount_paise) == (ref(payout_id), "settled", 6_000)
+    assert [r.levelname for r in caplog.records if "reconciliation incident" in r.getMessage()] == ["ERROR"]
+    assert merchant.api.balance() == (10_000, 0)  # nothing applied
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        (bank.Answer(bank.SETTLED, bank_reference="UTR1", amount_paise=6_001), "amount_mismatch"),
+        (bank.Answer(bank.SETTLED, bank_reference="UTR1", amount_paise=6_000, ifsc="SBIN0000001",
+                     account_number="999999999"), "account_mismatch"),
+    ],
+)  # fmt: skip
+def test_an_answer_for_another_amount_or_account_is_never_applied(payout, answer, kind):
+    merchant, payout_id = payout
+    services.payout_start_attempt(payout_id=payout_id)
+
+    assert services.payout_apply_answer(payout_id=payout_id, answer=answer) is False
+
     assert Payout.objects.get(pk=payout_id).status == "processing"
     assert merchant.api.balance() == (4_000, 6_000)
-    services.payout_process(payout_id=payout_id, gateway=SUCCESS)  # attempt 2
-    assert (
-        services.payout_apply_answer(
-            payout_id=payout_id, attempt=1, answer=bank.Answer(bank.DECLINED, reason="later"), now=timezone.now()
-        )
-        is False
+    assert list(ReconciliationIncident.objects.values_list("kind", flat=True)) == [kind]
+
+
+class CancelNotConfirmed(bank.SimulatedBank):
+    """A bank that keeps silent about cancellations, then confirms one."""
+
+    def __init__(self) -> None:
+        super().__init__(outcome="hang")
+        self.confirm = False
+
+    def cancel(self, *, reference: str) -> bank.Answer:
+        return super().cancel(reference=reference) if self.confirm else bank.Answer(bank.NO_ANSWER)
+
+
+def test_the_funds_stay_held_while_the_bank_does_not_confirm_the_cancellation(payout, settings):
+    settings.PAYOUT_MAX_ATTEMPTS = 1
+    settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS = 30
+    settings.PAYOUT_RETRY_BACKOFF_SECONDS = 5
+    merchant, payout_id = payout
+    gateway = CancelNotConfirmed()
+    started = services.payout_process(payout_id=payout_id, gateway=gateway).at
+    later = started + timedelta(seconds=1)
+
+    follow_up = services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=gateway, now=later)
+    waits = []
+    for _ in range(3):
+        follow_up = services.payout_cancel(payout_id=payout_id, gateway=gateway, now=follow_up.at)
+        waits.append((follow_up.at - later).total_seconds())
+        assert follow_up.action == "cancel"
+        assert Payout.objects.get(pk=payout_id).status == "processing"
+        assert merchant.api.balance() == (4_000, 6_000)
+    gateway.confirm = True
+    assert services.payout_cancel(payout_id=payout_id, gateway=gateway, now=follow_up.at) is None
+
+    assert waits == [5, 15, 35]  # 5, then 10, then 20 seconds apart
+    detail = merchant.api.get(f"/payouts/{payout_id}").json
+    assert (detail["status"], detail["failure_reason"]) == (
+        "failed",
+        "no answer from the bank after 1 attempts of 30s each",
     )
+    reasons = [e["reason"] for e in merchant.api.get(f"/payouts/{payout_id}/events").json]
+    assert "cancellation request 3 not confirmed by the bank; funds held for 15s; asking again in 20s" in reasons
+    assert merchant.api.balance() == (10_000, 0)
+
+
+def test_a_transfer_the_bank_settled_while_we_asked_to_cancel_completes(payout, settings):
+    settings.PAYOUT_MAX_ATTEMPTS = 1
+    merchant, payout_id = payout
+    started = services.payout_process(payout_id=payout_id, gateway=HANG).at
+    later = started + timedelta(seconds=1)
+    follow_up = services.payout_check_attempt(payout_id=payout_id, attempt=1, gateway=HANG, now=later)
+    # The request that got no answer is processed by the bank after all.
+    payout = Payout.objects.select_related("bank_account").get(pk=payout_id)
+    SUCCESS.send(reference=payout.reference, amount_paise=6_000, ifsc=payout.bank_account.ifsc,
+                 account_number=payout.bank_account.account_number)  # fmt: skip
+
+    assert services.payout_cancel(payout_id=payout_id, gateway=HANG, now=follow_up.at) is None
+
     assert merchant.api.get(f"/payouts/{payout_id}").json["status"] == "completed"
     assert merchant.api.balance() == (4_000, 0)
+    call_command("check_ledger")
+
+
+def test_a_request_that_reaches_the_bank_after_the_cancellation_is_refused_forever(payout, settings):
+    settings.PAYOUT_MAX_ATTEMPTS = 1
+    merchant, payout_id = payout
+    started = services.payout_process(payout_id=payout_id, gateway=HANG).at
+    follow_up = services.payout_check_attempt(
+        payout_id=payout_id, attempt=1, gateway=HANG, now=started + timedelta(seconds=1)
+    )
+    services.payout_cancel(payout_id=payout_id, gateway=HANG, now=follow_up.at)
+    payout = Payout.objects.select_related("bank_account").get(pk=payout_id)
+
+    late = SUCCESS.send(reference=payout.reference, amount_paise=6_000, ifsc=payout.bank_account.ifsc,
+                        account_number=payout.bank_account.account_number)  # fmt: skip
+
+    assert (late.outcome, late.reason) == (bank.DECLINED, bank.CANCEL_REASON)
+    assert SUCCESS.inquire(reference=payout.reference).outcome == bank.CANCELLED
+    assert merchant.api.get(f"/payouts/{payout_id}").json["status"] == "failed"
+    assert merchant.api.balance() == (10_000, 0)
     call_command("check_ledger")
 
 
@@ -212,7 +344,7 @@ def test_two_workers_racing_on_one_payout_process_it_once(payout):
 
     detail = merchant.api.get(f"/payouts/{payout_id}").json
     assert (detail["status"], detail["attempts"]) == ("completed", 1)
-    assert SimulatedTransfer.objects.get(reference=f"PO{payout_id:012d}").requests == 1
+    assert SimulatedTransfer.objects.get(reference=ref(payout_id)).requests == 1
     assert count("payouts_payoutevent", "payout_id = %s", [payout_id]) == 3
     assert merchant.api.balance() == (4_000, 0)
 
@@ -253,9 +385,10 @@ def test_the_sweep_enqueues_lost_work_into_redis(payout, settings):
     HUEY.flush()
 
 
-def test_the_sweep_waits_while_the_queue_holds_a_backlog(payout, settings):
+def test_the_sweep_waits_while_the_queue_holds_a_backlog_but_not_for_ever(payout, settings, monkeypatch):
     from huey.contrib.djhuey import HUEY
 
+    from payouts import tasks
     from payouts.tasks import SWEEP_MAX_BACKLOG, payout_process_task, sweep_once
 
     settings.PAYOUT_SWEEP_GRACE_SECONDS = 0
@@ -263,8 +396,11 @@ def test_the_sweep_waits_while_the_queue_holds_a_backlog(payout, settings):
     HUEY.flush()
     for _ in range(SWEEP_MAX_BACKLOG + 1):
         payout_process_task(payout_id)
+    monkeypatch.setattr(tasks, "_last_sweep", time.monotonic())
 
-    assert sweep_once() == 0
+    assert sweep_once() == 0  # a backlog delays the sweep...
+    monkeypatch.setattr(tasks, "_last_sweep", time.monotonic() - tasks.SWEEP_MAX_DELAY_SECONDS - 1)
+    assert sweep_once() == 1  # ...but never stops it
     HUEY.flush()
     assert sweep_once() == 1
     HUEY.flush()
@@ -317,3 +453,27 @@ def test_the_request_id_travels_with_the_payouts_tasks(make_merchant):
         ("payout_check_task", (payout_id, 1), {"request_id": "req-7f3a"}),
     ]
     HUEY.flush()
+
+
+def test_the_sweep_finds_a_lost_payout_behind_a_thousand_not_yet_due(make_merchant, owner_sql, settings):
+    settings.PAYOUT_SWEEP_GRACE_SECONDS = 20
+    merchant = make_merchant(credit_paise=10_000_000)
+    # A thousand payouts out at the bank, older than the lost one, none due for an hour.
+    owner_sql(
+        "WITH p AS (INSERT INTO payouts_payout (merchant_id, bank_account_id, amount_paise, reference, status,"
+        " attempts, bank_reference, created_at, updated_at)"
+        " SELECT %s, %s, 100, 'BUSY' || n, 'pending', 0, '', now() - interval '1 minute', now() - interval '1 minute'"
+        " FROM generate_series(1, 1000) AS n RETURNING id, amount_paise)"
+        " INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)"
+        " SELECT %s, 'payout', -amount_paise, 'busy', id, now() FROM p",
+        [merchant.id, merchant.bank_account_id, merchant.id],
+    )
+    owner_sql(
+        "UPDATE payouts_payout SET status = 'processing', attempts = 1,"
+        " attempt_deadline = now() + interval '1 hour' WHERE merchant_id = %s",
+        [merchant.id],
+    )
+    lost = merchant.api.create_payout(500, merchant.bank_account_id).json["id"]
+    soon = services.db_now() + timedelta(seconds=21)
+
+    assert services.payouts_needing_work(now=soon) == [services.SweepItem(lost, "attempt", 1)]

@@ -27,6 +27,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from payouts.tests.conftest import _OWNER
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds processes through /proc"),
@@ -42,23 +44,31 @@ INDEX_HTML = "<!doctype html><title>dashboard under test</title>"
 
 
 @pytest.fixture(scope="module")
-def database_url():
+def database_urls(django_db_setup):
+    """A scratch database: (owner URL, application role URL), as an operator configures them."""
     db = settings.DATABASES["default"]
-    server = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"] or None}
-    if db["PASSWORD"]:
-        server["password"] = db["PASSWORD"]
+    owner = {"user": _OWNER["USER"] or "", "password": _OWNER["PASSWORD"] or ""}
+    server = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": owner["user"] or None}
+    if owner["password"]:
+        server["password"] = owner["password"]
     name = f"start_sh_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(dbname="postgres", **server)
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
-    credentials = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
     location = quote(db["HOST"] or "", safe="") + (f":{db['PORT']}" if db["PORT"] else "")
+
+    def url(user: str, password: str) -> str:
+        return (
+            f"postgres://{quote(user, safe='')}{':' + quote(password, safe='') if password else ''}@{location}/{name}"
+        )
+
     try:
-        yield f"postgres://{credentials}@{location}/{name}"
+        yield url(owner["user"], owner["password"]), url(f"{name}_app", secrets.token_hex(16))
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'DROP ROLE IF EXISTS "{name}_app"')
         admin.close()
 
 
@@ -82,14 +92,15 @@ def frontend_dist(tmp_path):
 
 
 @pytest.fixture
-def start(database_url, huey_name, frontend_dist, tmp_path):
+def start(database_urls, huey_name, frontend_dist, tmp_path):
     started: list[Running] = []
 
     def start(**extra_env: str) -> Running:
         env = {key: value for key, value in os.environ.items() if key not in {"LOG_FORMAT", "START_ROLE", "PORT"}}
         env.update(
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-            DATABASE_URL=database_url,
+            DATABASE_OWNER_URL=database_urls[0],
+            DATABASE_URL=database_urls[1],
             REDIS_URL=settings.REDIS_URL,
             API_PORT=str(free_port()),
             SECRET_KEY=secrets.token_urlsafe(50),

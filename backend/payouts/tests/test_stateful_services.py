@@ -53,9 +53,11 @@ class Inquiry:
         raise AssertionError("the state machine applies answers itself")
 
     def inquire(self, *, reference: str) -> bank.Answer:
-        if self.outcome == bank.UNKNOWN:
-            return bank.Answer(bank.UNKNOWN)
+        if self.outcome in (bank.UNKNOWN, bank.NO_ANSWER):
+            return bank.Answer(self.outcome)
         return bank.Answer(self.outcome, bank_reference="UTRMODEL", reason="model says no")
+
+    cancel = inquire
 
 
 @dataclass
@@ -66,6 +68,7 @@ class ModelPayout:
     attempts: int = 0
     live: bool = False  # an attempt is out at the bank (attempt_deadline set)
     retry_waiting: bool = False  # stuck; the next attempt may start (next_attempt_at set)
+    cancelling: bool = False  # the last attempt got no answer; the bank is asked to cancel (next_cancel_at set)
 
     @property
     def in_flight(self) -> bool:
@@ -152,18 +155,28 @@ class PayoutMachine(RuleBasedStateMachine):
         self._start(self._pick(data, lambda p: p.status == "pending" or p.retry_waiting), retry_due=retry_due)
 
     @precondition(lambda self: self.model.payouts)
-    @rule(data=st.data(), outcome=outcomes, stale=st.booleans())
-    def bank_answers(self, data, outcome, stale):
-        payout = self._pick(data, lambda p: p.live)
-        attempt = payout.attempts
-        if stale:
-            attempt = data.draw(st.integers(min_value=0, max_value=max(0, payout.attempts - 1)))
+    @rule(data=st.data(), outcome=outcomes)
+    def bank_answers(self, data, outcome):
+        """The bank's final word about a reference, whenever it comes: applied while processing, never after."""
+        payout = self._pick(data, lambda p: p.status == "processing")
         answer = bank.Answer(outcome, bank_reference="UTRMODEL", reason="model says no")
-        applied = services.payout_apply_answer(payout_id=payout.id, attempt=attempt, answer=answer, now=timezone.now())
-        live = payout.live and attempt == payout.attempts
-        assert applied is live
-        if live:
+        applied = services.payout_apply_answer(payout_id=payout.id, answer=answer)
+        assert applied is (payout.status == "processing")
+        if applied:
             self._finish(payout, outcome)
+
+    @precondition(lambda self: any(p.cancelling for p in self.model.payouts.values()))
+    @rule(data=st.data(), answer=st.sampled_from([bank.CANCELLED, bank.SETTLED, bank.NO_ANSWER, bank.NO_ANSWER]))
+    def bank_answers_the_cancellation(self, data, answer):
+        """Only a confirmation ends a cancelling payout; silence keeps its funds held."""
+        payout = data.draw(st.sampled_from([p for p in self.model.payouts.values() if p.cancelling]))
+        Payout.objects.filter(pk=payout.id).update(next_cancel_at=timezone.now() - timedelta(seconds=1))
+        follow_up = services.payout_cancel(payout_id=payout.id, gateway=Inquiry(answer))
+        if answer == bank.NO_ANSWER:
+            assert follow_up is not None and follow_up.action == "cancel"
+        else:
+            assert follow_up is None
+            self._finish(payout, answer)
 
     @precondition(lambda self: self.model.payouts)
     @rule(data=st.data(), inquiry=st.sampled_from([bank.UNKNOWN, bank.UNKNOWN, bank.SETTLED, bank.DECLINED]))
@@ -207,6 +220,8 @@ class PayoutMachine(RuleBasedStateMachine):
                 assert due[payout.id] == services.SweepItem(payout.id, "check", payout.attempts)
             elif payout.retry_waiting:
                 assert due[payout.id] == services.SweepItem(payout.id, "attempt", payout.attempts + 1)
+            elif payout.cancelling:
+                assert due[payout.id] == services.SweepItem(payout.id, "cancel", payout.attempts)
             else:
                 assert payout.id not in due
 
@@ -286,10 +301,9 @@ class PayoutMachine(RuleBasedStateMachine):
         if inquiry != bank.UNKNOWN:
             assert follow_up is None
             self._finish(payout, inquiry)
-        elif attempt >= MAX_ATTEMPTS:
-            assert follow_up is None
-            payout.status, payout.live = "failed", False
-            self.model.available += payout.amount
+        elif attempt >= MAX_ATTEMPTS:  # silence is not a refusal: ask the bank to cancel
+            assert follow_up is not None and (follow_up.action, follow_up.attempt) == ("cancel", attempt)
+            payout.live, payout.cancelling = False, True
         else:
             assert follow_up is not None and (follow_up.action, follow_up.attempt) == ("attempt", attempt + 1)
             payout.live, payout.retry_waiting = False, True
@@ -331,7 +345,7 @@ class PayoutMachine(RuleBasedStateMachine):
         return IdempotencyRecord.objects.get(merchant_id=self.merchant_id, key=key).payout_id
 
     def _finish(self, payout: ModelPayout, outcome: str) -> None:
-        payout.live = False
+        payout.live = payout.retry_waiting = payout.cancelling = False
         if outcome == bank.SETTLED:
             payout.status = "completed"
             self.model.completed += payout.amount
@@ -349,9 +363,8 @@ def machine_settings(settings):
     return settings
 
 
-def test_the_payout_services_keep_the_books_whatever_the_order(transactional_db, machine_settings, monkeypatch):
-    # Enqueueing needs Redis and a worker; here the machine is the worker.
-    monkeypatch.setattr(services, "_enqueue_processing", lambda payout_id: None)
+def test_the_payout_services_keep_the_books_whatever_the_order(transactional_db, machine_settings):
+    # payout_create enqueues nothing (the API does, after commit): here the machine is the worker.
     run_state_machine_as_test(
         PayoutMachine,
         settings=settings(

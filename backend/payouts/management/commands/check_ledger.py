@@ -1,22 +1,26 @@
-"""Verify every money invariant (CONTRACT §4) for every merchant; exit 1 on any violation."""
+"""Verify every money invariant (CONTRACT §4) and reconcile with the bank; exit 1 on any violation."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from payouts import bank
 from payouts.ledger import ledger_audit
+from payouts.reconciliation import bank_reconcile
 
 
 class Command(BaseCommand):
-    help = "Verify the money invariants for every merchant; exits non-zero on any violation."
+    help = "Verify the money invariants and reconcile with the bank; exits non-zero on any violation."
 
     def handle(self, *args, **options):
         audit = ledger_audit()
+        audit.violations.extend(bank_reconcile(bank.default_gateway()))
         self.stdout.write(
             f"checked {audit.merchants} merchants, {audit.entries} ledger entries, {audit.payouts} payouts:\n"
             "  1. available = ledger sum >= 0\n"
             "  2. held = sum of pending and processing payouts\n"
             "  3. payments = available + held + completed payouts\n"
             "  4. one debit per payout, one reversal per failed payout, none otherwise\n"
-            "  5. append-only and balance triggers installed and enabled"
+            "  5. append-only, no-truncate and balance triggers installed and enabled\n"
+            "  6. the bank agrees: completed payouts settled for their amount, failed ones not settled"
         )
         if audit.violations:
             for violation in audit.violations:
