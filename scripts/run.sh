@@ -14,6 +14,8 @@ embedded=false
 if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then embedded=true; fi
 eval "$($PY backend/config/embedded.py env)"
 $PY backend/manage.py migrate --noinput
+# The API and the worker run as the application role: rows only, owner of nothing.
+eval "$($PY backend/manage.py app_role --env)"
 $PY backend/manage.py seed
 
 # Each child gets its own process group, so stopping one stops all it started.
