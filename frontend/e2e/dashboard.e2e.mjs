@@ -5,11 +5,15 @@
  *
  *   1. picks a merchant in the switcher and checks the balance the page shows
  *      against the API;
- *   2. requests a ₹1.00 payout, sees its row appear and reach completed or
- *      failed without a reload, and sees the balances move;
+ *   2. requests a ₹1.00 payout: reviews amount and account on the confirm
+ *      step (nothing is sent before payout-confirm), sees its row appear and
+ *      reach completed or failed without a reload, and sees the balances move;
  *   3. requests more than the available balance and sees the API's
  *      insufficient-funds message;
- *   4. checks there is no horizontal scroll at 390 px, saves screenshots.
+ *   4. makes more than a page of payouts through the API, pages through the
+ *      history to the older ones and back, and filters it by status;
+ *   5. checks there is no horizontal scroll at 390 px, saves screenshots
+ *      (desktop and mobile, the confirm step and the paged history included).
  *
  * Env: E2E_WEB_URL (http://127.0.0.1:5173), E2E_API_URL (http://127.0.0.1:8000),
  * CHROMIUM_PATH (/usr/bin/chromium), E2E_TERMINAL_TIMEOUT_MS (90000).
@@ -29,6 +33,7 @@ const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TERMINAL_TIMEOUT_MS = Number(process.env.E2E_TERMINAL_TIMEOUT_MS ?? 90_000);
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const PAYOUT_PAISE = 100n;
+const PAGE_SIZE = 20; // the dashboard's payout page (features/payouts/api/get-payouts.ts)
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
@@ -69,18 +74,24 @@ function rupeeInput(paise) {
   return `${paise / 100n}.${(paise % 100n).toString().padStart(2, '0')}`;
 }
 
-async function api(path, { apiKey } = {}) {
+async function api(path, { apiKey, method = 'GET', body, headers = {} } = {}) {
   let response;
   try {
     response = await fetch(`${API_URL}/api/v1${path}`, {
-      headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
+      method,
+      headers: {
+        ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}),
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
   } catch (error) {
     fail(`the API at ${API_URL} is not reachable (${error.cause?.code ?? error.message}). Start the stack first, e.g. make run.`);
   }
   const text = await response.text();
-  if (!response.ok) fail(`GET ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+  if (!response.ok) fail(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text);
 }
 
@@ -96,6 +107,39 @@ async function waitFor(description, probe, { timeoutMs = 10_000, intervalMs = 20
 }
 
 const byTestId = (id) => `[data-testid="${id}"]`;
+
+const isPayoutPost = (request) => request.method() === 'POST' && /\/api\/v1\/payouts\/?$/.test(new URL(request.url()).pathname);
+
+/** The ids of the payout rows on screen, or null while a page is being turned (the old rows are still shown). */
+function shownPayoutIds(page) {
+  return page.evaluate(() => {
+    const list = document.querySelector('[data-testid="payout-list"]');
+    if (list?.getAttribute('aria-busy') === 'true') return null;
+    return [...document.querySelectorAll('[data-testid="payout-row"]')].map((row) => row.dataset.payoutId);
+  });
+}
+
+/**
+ * Presses payout-submit and checks the confirm step: the amount in rupees and
+ * the chosen account are shown, and nothing has been sent yet.
+ */
+async function reviewPayout(page, paise, postsSent) {
+  const account = page.locator(byTestId('payout-bank-account'));
+  const accountLabel = await account.evaluate((select) => select.selectedOptions[0]?.textContent ?? '');
+  const last4 = /••(\d{4})/.exec(accountLabel)?.[1];
+  if (!last4) fail(`cannot read the account number from the option ${JSON.stringify(accountLabel)}`);
+  const before = postsSent();
+  await page.locator(byTestId('payout-amount')).fill(rupeeInput(paise));
+  await page.locator(byTestId('payout-submit')).click();
+  await page.locator(byTestId('payout-confirm')).waitFor({ timeout: 10_000 });
+  const shownAmount = (await page.locator(byTestId('payout-confirm-amount')).textContent())?.trim();
+  if (paiseFromText(shownAmount) !== paise) fail(`the confirm step shows ${shownAmount}, expected ${paise} paise`);
+  const shownAccount = (await page.locator(byTestId('payout-confirm-account')).textContent()) ?? '';
+  if (!shownAccount.includes(last4)) fail(`the confirm step shows account ${JSON.stringify(shownAccount)}, expected one ending ${last4}`);
+  await page.waitForTimeout(300);
+  if (postsSent() !== before) fail('a payout was sent before payout-confirm was pressed');
+  return { shownAmount, last4 };
+}
 
 async function text(page, testId) {
   const locator = page.locator(byTestId(testId));
@@ -155,6 +199,11 @@ async function main() {
   const pageErrors = [];
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  let payoutPosts = 0;
+  page.on('request', (request) => {
+    if (isPayoutPost(request)) payoutPosts += 1;
+  });
+  const postsSent = () => payoutPosts;
 
   try {
     await step('open the dashboard and pick the merchant in the switcher', async () => {
@@ -207,18 +256,19 @@ async function main() {
       window.__balancesSeen = seen;
     });
 
-    const created = await step('request a ₹1.00 payout', async () => {
+    await step('payout-submit shows the amount and account to confirm, and sends nothing', async () => {
       const account = page.locator(byTestId('payout-bank-account'));
       await account.waitFor({ timeout: 10_000 });
-      const accountValue = await account.inputValue();
-      if (!accountValue) fail('the merchant has no bank account to pay out to');
-      await page.locator(byTestId('payout-amount')).fill(rupeeInput(PAYOUT_PAISE));
+      if (!(await account.inputValue())) fail('the merchant has no bank account to pay out to');
+      const { shownAmount, last4 } = await reviewPayout(page, PAYOUT_PAISE, postsSent);
+      log(`     confirm step: ${shownAmount} to the account ending ${last4}`);
+      await page.screenshot({ path: join(SCREENSHOTS, 'confirm-1280x900.png') });
+    });
+
+    const created = await step('payout-confirm requests the ₹1.00 payout', async () => {
       const [response] = await Promise.all([
-        page.waitForResponse(
-          (candidate) => candidate.request().method() === 'POST' && /\/api\/v1\/payouts\/?$/.test(new URL(candidate.url()).pathname),
-          { timeout: 30_000 },
-        ),
-        page.locator(byTestId('payout-submit')).click(),
+        page.waitForResponse((candidate) => isPayoutPost(candidate.request()), { timeout: 30_000 }),
+        page.locator(byTestId('payout-confirm')).click(),
       ]);
       const key = response.request().headers()['idempotency-key'];
       if (!UUID_V4.test(key ?? '')) fail(`Idempotency-Key is not a UUID v4: ${key}`);
@@ -308,13 +358,10 @@ async function main() {
     await step('a payout above the available balance shows the insufficient-funds message', async () => {
       const available = paiseFromText(await text(page, 'available-balance'));
       const tooMuch = (available > 0n ? available : 0n) + 10_000n;
-      await page.locator(byTestId('payout-amount')).fill(rupeeInput(tooMuch));
+      await reviewPayout(page, tooMuch, postsSent);
       const [response] = await Promise.all([
-        page.waitForResponse(
-          (candidate) => candidate.request().method() === 'POST' && /\/api\/v1\/payouts\/?$/.test(new URL(candidate.url()).pathname),
-          { timeout: 30_000 },
-        ),
-        page.locator(byTestId('payout-submit')).click(),
+        page.waitForResponse((candidate) => isPayoutPost(candidate.request()), { timeout: 30_000 }),
+        page.locator(byTestId('payout-confirm')).click(),
       ]);
       const body = await response.json().catch(() => null);
       if (response.status() !== 422 || body?.error?.code !== 'insufficient_funds') {
@@ -330,6 +377,70 @@ async function main() {
       await page.screenshot({ path: join(SCREENSHOTS, 'insufficient-funds-1280x900.png') });
     });
 
+    const newest = await step(`more than a page of payouts (${PAGE_SIZE + 1} made through the API) reach the page`, async () => {
+      const accounts = await api('/bank-accounts', { apiKey: merchant.api_key });
+      const made = [];
+      for (let i = 0; i < PAGE_SIZE + 1; i += 1) {
+        const payout = await api('/payouts', {
+          apiKey: merchant.api_key,
+          method: 'POST',
+          headers: { 'Idempotency-Key': crypto.randomUUID() },
+          body: { amount_paise: 100, bank_account_id: accounts[i % accounts.length].id },
+        });
+        made.push(String(payout.id));
+      }
+      // Payouts made elsewhere show at the next slow poll (15 s while all on screen are final); do not wait for it.
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      const expected = made.slice(-PAGE_SIZE).reverse();
+      await waitFor('the newest page to list the new payouts', async () => {
+        const ids = await shownPayoutIds(page);
+        return ids?.length === PAGE_SIZE && ids.every((id, index) => id === expected[index]);
+      }, { timeoutMs: 15_000, intervalMs: 300 });
+      return expected;
+    });
+
+    await step('"Older" shows the next page of the history, "Newer" comes back', async () => {
+      const next = page.locator(byTestId('payouts-next'));
+      await next.scrollIntoViewIfNeeded();
+      await next.click();
+      const truth = await api(`/payouts?limit=${PAGE_SIZE}`, { apiKey: merchant.api_key });
+      const cursor = new URL(truth.next).search;
+      const older = (await api(`/payouts${cursor}`, { apiKey: merchant.api_key })).results.map((payout) => String(payout.id));
+      const shown = await waitFor('the second page', async () => {
+        const ids = await shownPayoutIds(page);
+        return ids?.length === older.length && ids.every((id, index) => id === older[index]) ? ids : null;
+      });
+      if (shown.some((id) => newest.includes(id))) fail('the second page repeats payouts of the first');
+      if (!shown.includes(String(created.id))) fail(`the payout made in the page (${created.id}) is not on the second page`);
+      const label = (await text(page, 'payouts-page')) ?? '';
+      if (!/Page 2/.test(label)) fail(`the pager says ${JSON.stringify(label)}`);
+      log(`     page 2: ${shown.length} older payout(s), the oldest ${shown.at(-1)}`);
+      await page.locator('#payout-history-title').evaluate((title) => title.scrollIntoView({ block: 'start' }));
+      await page.screenshot({ path: join(SCREENSHOTS, 'history-page2-1280x900.png') });
+
+      await page.locator(byTestId('payouts-previous')).click();
+      await waitFor('the newest page again', async () => (await shownPayoutIds(page))?.[0] === newest[0]);
+    });
+
+    await step('the status filter shows only payouts in that status', async () => {
+      const filter = page.locator(byTestId('payout-status-filter'));
+      for (const status of ['completed', 'failed']) {
+        await filter.selectOption(status);
+        const ids = await waitFor(`a ${status} payout in the filtered list`, async () => {
+          const shown = await shownPayoutIds(page);
+          return shown?.length ? shown : null;
+        }, { timeoutMs: TERMINAL_TIMEOUT_MS, intervalMs: 500 });
+        const statuses = await page.$$eval('[data-testid="payout-row"]', (rows) => rows.map((row) => row.dataset.status));
+        if (statuses.some((shown) => shown !== status)) fail(`filtered by ${status}, the list shows ${statuses.join(', ')}`);
+        const truth = (await api(`/payouts?status=${status}&limit=100`, { apiKey: merchant.api_key })).results.map((p) => String(p.id));
+        const stray = ids.filter((id) => !truth.includes(id));
+        if (stray.length > 0) fail(`filtered by ${status}, the list shows ${stray.join(', ')}, which the API does not list as ${status}`);
+        log(`     ${status}: ${ids.length} payout(s)`);
+      }
+      await filter.selectOption('all');
+      await waitFor('the unfiltered newest page', async () => (await shownPayoutIds(page))?.[0] === newest[0]);
+    });
+
     await step('at 390×844 nothing scrolls sideways', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.evaluate(() => window.scrollTo(0, 0));
@@ -341,6 +452,44 @@ async function main() {
       if (scrollWidth > clientWidth) fail(`page is ${scrollWidth} px wide in a ${clientWidth} px viewport`);
       await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-390x844.png') });
       await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-390-full.png'), fullPage: true });
+    });
+
+    await step('at 390 px the confirm step fits, and "Back" returns to the form without sending', async () => {
+      await reviewPayout(page, 123_456_789n, postsSent);
+      await page.locator(byTestId('payout-confirm')).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(SCREENSHOTS, 'confirm-390x844.png') });
+      const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+      }));
+      if (scrollWidth > clientWidth) fail(`with the confirm step the page is ${scrollWidth} px wide in ${clientWidth} px`);
+      const before = postsSent();
+      await page.getByRole('button', { name: 'Back' }).click();
+      await page.locator(byTestId('payout-submit')).waitFor({ timeout: 5_000 });
+      if ((await page.locator(byTestId('payout-amount')).inputValue()) !== rupeeInput(123_456_789n)) fail('Back lost the amount');
+      if (postsSent() !== before) fail('Back sent a payout');
+      await page.locator(byTestId('payout-amount')).fill('');
+    });
+
+    await step('at 390 px the paged history fits', async () => {
+      await page.locator(byTestId('payouts-next')).click();
+      await waitFor('the second page', async () => {
+        const ids = await shownPayoutIds(page);
+        return ids?.length > 0 && !ids.includes(newest[0]);
+      });
+      await page.locator('nav[aria-label="Payout pages"]').scrollIntoViewIfNeeded();
+      const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+      }));
+      if (scrollWidth > clientWidth) fail(`with the pager the page is ${scrollWidth} px wide in ${clientWidth} px`);
+      await page.locator('#payout-history-title').evaluate((title) => title.scrollIntoView({ block: 'start' }));
+      await page.screenshot({ path: join(SCREENSHOTS, 'history-page2-390x844.png') });
+      await page.locator(byTestId('payout-status-filter')).selectOption('failed');
+      await waitFor('the failed payouts', async () => (await shownPayoutIds(page))?.length > 0);
+      await page.locator('#payout-history-title').evaluate((title) => title.scrollIntoView({ block: 'start' }));
+      await page.screenshot({ path: join(SCREENSHOTS, 'history-failed-390x844.png') });
+      await page.locator(byTestId('payout-status-filter')).selectOption('all');
     });
 
     await step('the merchant choice survives a reload', async () => {

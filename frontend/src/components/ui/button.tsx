@@ -8,7 +8,7 @@ const variants: Record<Variant, string> = {
   primary:
     'bg-brand-600 text-white shadow-sm hover:bg-brand-700 disabled:bg-brand-600/55 disabled:text-white/90',
   secondary:
-    'border border-line bg-surface text-ink shadow-sm hover:bg-slate-50 disabled:text-ink-muted',
+    'border border-line bg-surface text-ink shadow-sm hover:bg-slate-50 disabled:text-ink-muted disabled:opacity-50 disabled:shadow-none disabled:hover:bg-surface',
   ghost: 'text-brand-700 hover:bg-brand-50 disabled:text-ink-muted',
 };
 

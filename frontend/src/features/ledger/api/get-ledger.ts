@@ -1,27 +1,13 @@
 import { infiniteQueryOptions, useInfiniteQuery } from '@tanstack/react-query';
 
 import { apiRequest } from '@/lib/api-client';
+import { cursorFromLink } from '@/lib/pagination';
 import { pollInterval } from '@/lib/polling';
 import { merchantKey } from '@/lib/query-keys';
 import { useSession } from '@/lib/session';
 import type { Id, LedgerEntry, Page } from '@/types/api';
 
 export const LEDGER_PAGE_SIZE = 10;
-
-/**
- * The query string of the API's `next` link (it carries the cursor).
- * The link is re-based on our own API URL: behind a proxy the server may
- * build it with an internal host or plain http.
- */
-export function cursorFromNext(next: string | null): string | undefined {
-  if (!next) return undefined;
-  try {
-    const search = new URL(next, 'http://placeholder.invalid').search;
-    return search || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function getLedgerPage({
   apiKey,
@@ -44,7 +30,7 @@ export function ledgerQueryOptions({ merchantId, apiKey, live }: { merchantId: I
     queryKey: ledgerQueryKey(merchantId),
     queryFn: ({ pageParam, signal }) => getLedgerPage({ apiKey, cursor: pageParam, signal }),
     initialPageParam: null as string | null,
-    getNextPageParam: (lastPage) => cursorFromNext(lastPage.next),
+    getNextPageParam: (lastPage) => cursorFromLink(lastPage.next),
     refetchInterval: (query) => pollInterval({ live, failing: query.state.status === 'error' }),
     refetchIntervalInBackground: false,
   });

@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 
 import { Alert } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
@@ -9,7 +9,7 @@ import { Spinner } from '@/components/ui/spinner';
 import { NetworkError, errorMessage } from '@/lib/api-client';
 import { formatPaise, parseRupeesToPaise } from '@/lib/money';
 import { shortId } from '@/lib/format';
-import type { Payout } from '@/types/api';
+import type { BankAccount, Payout } from '@/types/api';
 
 import { useCreatePayout } from '../api/create-payout';
 import { useBankAccounts } from '../api/get-bank-accounts';
@@ -19,9 +19,80 @@ import { isOutcomeUnknown } from '../lib/idempotent-submit';
 function submitErrorText(error: unknown): string {
   if (isOutcomeUnknown(error)) {
     const reason = error instanceof NetworkError ? error.message : errorMessage(error);
-    return `${reason} We could not confirm the payout. Press "Request payout" again: it reuses the same idempotency key, so it cannot be paid twice.`;
+    return `${reason} We could not confirm the payout. Press "Confirm payout" again: it reuses the same idempotency key, so it cannot be paid twice.`;
   }
   return errorMessage(error);
+}
+
+/** What the person is about to send, fixed when they asked to review it. */
+interface Review {
+  paise: bigint;
+  account: BankAccount;
+}
+
+function ConfirmStep({
+  review,
+  sending,
+  onConfirm,
+  onBack,
+}: {
+  review: Review;
+  sending: boolean;
+  onConfirm: () => void;
+  onBack: () => void;
+}) {
+  const headingId = useId();
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Focus the summary, not the confirm button: a second Enter pressed out of
+  // habit must not send the money.
+  useEffect(() => heading.current?.focus(), []);
+
+  return (
+    <div role="group" aria-labelledby={headingId} className="space-y-4">
+      <h3 id={headingId} ref={heading} tabIndex={-1} className="text-sm font-semibold text-ink focus:outline-none">
+        Check the payout before sending it
+      </h3>
+      <dl className="divide-y divide-line rounded-xl border border-line bg-slate-50/70">
+        <div className="px-4 py-3">
+          <dt className="text-xs font-medium tracking-wide text-ink-muted uppercase">Amount</dt>
+          <dd data-testid="payout-confirm-amount" className="mt-0.5 text-2xl font-semibold tracking-tight break-all text-ink tabular-nums">
+            {formatPaise(review.paise)}
+          </dd>
+        </div>
+        <div className="px-4 py-3">
+          <dt className="text-xs font-medium tracking-wide text-ink-muted uppercase">To bank account</dt>
+          <dd data-testid="payout-confirm-account" className="mt-0.5 text-sm text-ink">
+            <span className="block font-medium break-words">{review.account.holder_name}</span>
+            <span className="block text-ink-muted">
+              Account ending <span className="font-mono text-ink">{review.account.account_last4}</span> · IFSC{' '}
+              <span className="font-mono text-ink">{review.account.ifsc}</span>
+            </span>
+          </dd>
+        </div>
+      </dl>
+      <p className="text-xs text-ink-muted">The amount leaves your available balance as soon as you confirm.</p>
+      <div className="flex flex-col-reverse gap-2 sm:flex-row">
+        <Button variant="secondary" onClick={onBack} disabled={sending} className="sm:flex-1">
+          Back
+        </Button>
+        <Button
+          data-testid="payout-confirm"
+          onClick={onConfirm}
+          disabled={sending}
+          aria-busy={sending || undefined}
+          className="sm:flex-[2]"
+        >
+          {sending ? (
+            <>
+              <Spinner /> Sending…
+            </>
+          ) : (
+            'Confirm payout'
+          )}
+        </Button>
+      </div>
+    </div>
+  );
 }
 
 export function PayoutForm() {
@@ -38,6 +109,9 @@ export function PayoutForm() {
   const [chosenAccount, setChosenAccount] = useState<string | null>(null);
   const [showValidation, setShowValidation] = useState(false);
   const [created, setCreated] = useState<Payout | null>(null);
+  // Set while the person checks amount and account; nothing is sent before they confirm.
+  const [review, setReview] = useState<Review | null>(null);
+  const [backFromReview, setBackFromReview] = useState(false);
 
   const accounts = bankAccounts.data ?? [];
   const account = accounts.find((candidate) => String(candidate.id) === chosenAccount) ?? accounts[0];
@@ -57,18 +131,36 @@ export function PayoutForm() {
     setShowValidation(true);
     setCreated(null);
     if (!parsed.ok || !account) return;
-    const submittedText = amount;
+    // The previous answer belongs to the previous try; the key is kept (see idempotent-submit).
+    create.reset();
+    setReview({ paise: parsed.paise, account });
+  }
+
+  function onConfirm() {
+    if (!review || create.isPending) return;
     create.mutate(
-      { amountPaise: parsed.paise, bankAccountId: account.id },
+      { amountPaise: review.paise, bankAccountId: review.account.id },
       {
         onSuccess: (payout) => {
-          // Typed something new while this one was in flight? Keep it.
-          setAmount((current) => (current === submittedText ? '' : current));
+          setReview(null);
+          setBackFromReview(false);
+          setAmount('');
           setShowValidation(false);
           setCreated(payout);
         },
+        onError: (error) => {
+          // Unknown outcome: stay here, so confirming again retries with the same key.
+          // A definite refusal (insufficient funds, say): back to the form to change it.
+          if (!isOutcomeUnknown(error)) setReview(null);
+        },
       },
     );
+  }
+
+  function onBack() {
+    setReview(null);
+    setBackFromReview(true);
+    if (!create.isPending) create.reset();
   }
 
   const describedBy = [amountHintId, validationMessage ? amountErrorId : null].filter(Boolean).join(' ');
@@ -76,88 +168,84 @@ export function PayoutForm() {
   return (
     <Card titleId="payout-form-title" title="New payout" description="Send money from your available balance to a bank account.">
       <form noValidate onSubmit={onSubmit} className="space-y-4 px-4 py-4 sm:px-5">
-        <div>
-          <label htmlFor={amountId} className={labelClass}>
-            Amount
-          </label>
-          <div className="relative mt-1.5">
-            <span aria-hidden="true" className="pointer-events-none absolute inset-y-0 left-3 flex items-center text-ink-muted">
-              ₹
-            </span>
-            <input
-              id={amountId}
-              data-testid="payout-amount"
-              type="text"
-              inputMode="decimal"
-              autoComplete="off"
-              spellCheck={false}
-              placeholder="0.00"
-              value={amount}
-              onChange={(event) => {
-                setAmount(event.target.value);
-                edited();
-              }}
-              aria-invalid={validationMessage ? true : undefined}
-              aria-describedby={describedBy}
-              className={`${controlClass} pl-7 tabular-nums`}
-            />
-          </div>
-          <p id={amountHintId} className="mt-1 text-xs text-ink-muted">
-            In rupees, up to two decimals, e.g. 1,500.50
-          </p>
-          {validationMessage ? (
-            <p id={amountErrorId} className="mt-1 text-sm font-medium text-debit">
-              {validationMessage}
-            </p>
-          ) : null}
-        </div>
+        {review ? (
+          <ConfirmStep review={review} sending={create.isPending} onConfirm={onConfirm} onBack={onBack} />
+        ) : (
+          <>
+            <div>
+              <label htmlFor={amountId} className={labelClass}>
+                Amount
+              </label>
+              <div className="relative mt-1.5">
+                <span aria-hidden="true" className="pointer-events-none absolute inset-y-0 left-3 flex items-center text-ink-muted">
+                  ₹
+                </span>
+                <input
+                  id={amountId}
+                  data-testid="payout-amount"
+                  type="text"
+                  inputMode="decimal"
+                  autoComplete="off"
+                  spellCheck={false}
+                  placeholder="0.00"
+                  // Back from the review: the person most likely wants to change the amount.
+                  autoFocus={backFromReview}
+                  value={amount}
+                  onChange={(event) => {
+                    setAmount(event.target.value);
+                    edited();
+                  }}
+                  aria-invalid={validationMessage ? true : undefined}
+                  aria-describedby={describedBy}
+                  className={`${controlClass} pl-7 tabular-nums`}
+                />
+              </div>
+              <p id={amountHintId} className="mt-1 text-xs text-ink-muted">
+                In rupees, up to two decimals, e.g. 1,500.50
+              </p>
+              {validationMessage ? (
+                <p id={amountErrorId} className="mt-1 text-sm font-medium text-debit">
+                  {validationMessage}
+                </p>
+              ) : null}
+            </div>
 
-        <div>
-          <label htmlFor={accountId} className={labelClass}>
-            To bank account
-          </label>
-          {bankAccounts.isPending ? (
-            <Skeleton className="mt-1.5 h-11 w-full" />
-          ) : (
-            <select
-              id={accountId}
-              data-testid="payout-bank-account"
-              value={account ? String(account.id) : ''}
-              onChange={(event) => {
-                setChosenAccount(event.target.value);
-                edited();
-              }}
-              disabled={accounts.length === 0}
-              className={`${controlClass} mt-1.5 pr-8`}
-            >
-              {accounts.length === 0 ? <option value="">No bank account on file</option> : null}
-              {accounts.map((candidate) => (
-                <option key={String(candidate.id)} value={String(candidate.id)}>
-                  {bankAccountLabel(candidate)}
-                </option>
-              ))}
-            </select>
-          )}
-          {bankAccounts.isError && accounts.length === 0 ? (
-            <p className="mt-1 text-sm text-debit">Could not load bank accounts: {errorMessage(bankAccounts.error)}</p>
-          ) : null}
-        </div>
+            <div>
+              <label htmlFor={accountId} className={labelClass}>
+                To bank account
+              </label>
+              {bankAccounts.isPending ? (
+                <Skeleton className="mt-1.5 h-11 w-full" />
+              ) : (
+                <select
+                  id={accountId}
+                  data-testid="payout-bank-account"
+                  value={account ? String(account.id) : ''}
+                  onChange={(event) => {
+                    setChosenAccount(event.target.value);
+                    edited();
+                  }}
+                  disabled={accounts.length === 0}
+                  className={`${controlClass} mt-1.5 pr-8`}
+                >
+                  {accounts.length === 0 ? <option value="">No bank account on file</option> : null}
+                  {accounts.map((candidate) => (
+                    <option key={String(candidate.id)} value={String(candidate.id)}>
+                      {bankAccountLabel(candidate)}
+                    </option>
+                  ))}
+                </select>
+              )}
+              {bankAccounts.isError && accounts.length === 0 ? (
+                <p className="mt-1 text-sm text-debit">Could not load bank accounts: {errorMessage(bankAccounts.error)}</p>
+              ) : null}
+            </div>
 
-        <Button
-          type="submit"
-          data-testid="payout-submit"
-          disabled={create.isPending || !account}
-          aria-busy={create.isPending || undefined}
-          className="w-full"
-        >
-          {create.isPending ? (
-            <>
-              <Spinner /> Sending…
-            </>
-          ) : (
-            'Request payout'
-          )}
-        </Button>
+            <Button type="submit" data-testid="payout-submit" disabled={!account} className="w-full">
+              Review payout
+            </Button>
+          </>
+        )}
 
         {create.isError ? (
           <Alert tone="error" role="alert" data-testid="payout-error">
@@ -167,7 +255,7 @@ export function PayoutForm() {
         {created ? (
           <Alert tone="success" role="status">
             Payout <span className="font-mono">{shortId(created.id)}</span> of {formatPaise(created.amount_paise)} requested.
-            It will update below as the bank answers.
+            It will update in the list as the bank answers.
           </Alert>
         ) : null}
       </form>

@@ -1,9 +1,9 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { json, renderWithProviders, stubApi } from '@/testing/test-utils';
-import type { Payout } from '@/types/api';
+import { json, renderWithProviders, stubApi, type RecordedRequest } from '@/testing/test-utils';
+import type { Page, Payout, PayoutEvent } from '@/types/api';
 
 import { PayoutHistory } from './payout-history';
 
@@ -20,6 +20,24 @@ function payout(overrides: Partial<Payout>): Payout {
     ...overrides,
   };
 }
+
+function page(
+  results: Payout[],
+  { next = null, previous = null }: { next?: string | null; previous?: string | null } = {},
+): Page<Payout> {
+  return { results, next, previous };
+}
+
+function event(from: PayoutEvent['from_status'], to: PayoutEvent['to_status'], second: number): PayoutEvent {
+  return { from_status: from, to_status: to, attempt: 1, reason: null, created_at: `2025-01-01T10:00:0${second}Z` };
+}
+
+const query = (request: RecordedRequest) => new URLSearchParams(request.path.split('?')[1] ?? '');
+const listRequests = (requests: RecordedRequest[]) => requests.filter((request) => request.path.startsWith('/payouts?'));
+const shownIds = async () => (await screen.findAllByTestId('payout-row')).map((row) => row.dataset.payoutId);
+
+// Links as the API builds them: absolute, on its own host, with every parameter of the request.
+const API = 'http://api.internal:8000/api/v1';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -87,3 +105,157 @@ describe('PayoutHistory', () => {
     expect(await screen.findByText(/No payouts yet/)).toBeInTheDocument();
   });
 });
+
+describe('PayoutHistory pages', () => {
+  it('reaches older payouts page by page and comes back to the newest', async () => {
+    const api = stubApi({
+      'GET /bank-accounts': () => json(200, []),
+      'GET /payouts': (request) => {
+        const cursor = query(request).get('cursor');
+        if (cursor === 'older2' || cursor === 'newer1') {
+          return json(200, page([payout({ id: 2, status: 'completed' })], {
+            next: `${API}/payouts?cursor=older1&limit=20`,
+            previous: `${API}/payouts?cursor=newer2&limit=20`,
+          }));
+        }
+        if (cursor === 'older1') {
+          return json(200, page([payout({ id: 1, status: 'failed' })], { previous: `${API}/payouts?cursor=newer1&limit=20` }));
+        }
+        return json(200, page([payout({ id: 3, status: 'completed' })], { next: `${API}/payouts?cursor=older2&limit=20` }));
+      },
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutHistory />);
+
+    expect(await shownIds()).toEqual(['3']);
+    expect(listRequests(api.requests)[0]!.path).toBe('/payouts?limit=20');
+    expect(screen.getByTestId('payouts-previous')).toBeDisabled();
+
+    await user.click(screen.getByTestId('payouts-next'));
+    await waitFor(async () => expect(await shownIds()).toEqual(['2']));
+    expect(screen.getByTestId('payouts-page')).toHaveTextContent('Page 2');
+
+    await user.click(screen.getByTestId('payouts-next'));
+    await waitFor(async () => expect(await shownIds()).toEqual(['1']));
+    expect(screen.getByTestId('payouts-page')).toHaveTextContent('Page 3');
+    expect(screen.getByTestId('payouts-next')).toBeDisabled();
+
+    await user.click(screen.getByTestId('payouts-previous'));
+    await waitFor(async () => expect(await shownIds()).toEqual(['2']));
+    await user.click(screen.getByTestId('payouts-previous'));
+    await waitFor(async () => expect(await shownIds()).toEqual(['3']));
+
+    expect(listRequests(api.requests).map((request) => request.path)).toEqual([
+      '/payouts?limit=20',
+      '/payouts?cursor=older2&limit=20',
+      '/payouts?cursor=older1&limit=20',
+      '/payouts?cursor=newer1&limit=20',
+      // Page 1 is the live head again, asked for without a cursor.
+      '/payouts?limit=20',
+    ]);
+    expect(screen.getByTestId('payouts-previous')).toBeDisabled();
+  });
+
+  it('filters by status from the first page, and keeps the filter on later pages', async () => {
+    const api = stubApi({
+      'GET /bank-accounts': () => json(200, []),
+      'GET /payouts': (request) => {
+        const params = query(request);
+        if (params.get('cursor') === 'failed2') return json(200, page([payout({ id: 1, status: 'failed' })]));
+        if (params.get('status') === 'failed') {
+          const next = `${API}/payouts?cursor=failed2&limit=20&status=failed`;
+          return json(200, page([payout({ id: 4, status: 'failed' })], { next }));
+        }
+        return json(200, page([payout({ id: 5, status: 'completed' }), payout({ id: 4, status: 'failed' })]));
+      },
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutHistory />);
+    expect(await shownIds()).toEqual(['5', '4']);
+
+    await user.selectOptions(screen.getByTestId('payout-status-filter'), 'failed');
+    await waitFor(async () => expect(await shownIds()).toEqual(['4']));
+    await user.click(screen.getByTestId('payouts-next'));
+    await waitFor(async () => expect(await shownIds()).toEqual(['1']));
+
+    const paths = listRequests(api.requests).map((request) => request.path);
+    expect(paths).toContain('/payouts?limit=20&status=failed');
+    expect(paths.at(-1)).toBe('/payouts?cursor=failed2&limit=20&status=failed');
+    for (const row of screen.getAllByTestId('payout-row')) expect(row).toHaveAttribute('data-status', 'failed');
+  });
+
+  it('names the filter when it matches nothing', async () => {
+    stubApi({
+      'GET /bank-accounts': () => json(200, []),
+      'GET /payouts': (request) =>
+        json(200, page(query(request).get('status') === 'processing' ? [] : [payout({ id: 1, status: 'completed' })])),
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutHistory />);
+    await shownIds();
+
+    await user.selectOptions(screen.getByTestId('payout-status-filter'), 'processing');
+
+    expect(await screen.findByText('No processing payouts.')).toBeInTheDocument();
+  });
+
+  it('updates the statuses of an older page while it is on screen', async () => {
+    let polls = 0;
+    stubApi({
+      'GET /bank-accounts': () => json(200, []),
+      'GET /payouts': (request) => {
+        if (query(request).get('cursor') !== 'older') {
+          return json(200, page([payout({ id: 9, status: 'completed' })], { next: `${API}/payouts?cursor=older&limit=20` }));
+        }
+        polls += 1;
+        const status = polls === 1 ? 'processing' : 'completed';
+        return json(200, page([payout({ id: 2, status })], { previous: `${API}/payouts?cursor=newer&limit=20` }));
+      },
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutHistory />);
+    await shownIds();
+
+    await user.click(screen.getByTestId('payouts-next'));
+    await waitFor(async () => expect(await shownIds()).toEqual(['2']));
+    const row = screen.getByTestId('payout-row');
+    expect(row).toHaveAttribute('data-status', 'processing');
+
+    // The page on screen polls every 1.5 s while a payout on it is in flight (the contract
+    // asks for 2 s); the rest of the wait is margin for a busy test machine.
+    await waitFor(() => expect(row).toHaveAttribute('data-status', 'completed'), { timeout: 3_000 });
+  });
+});
+
+describe('PayoutHistory timeline', () => {
+  it('shows the final event once the list sees the payout finish', async () => {
+    let status: Payout['status'] = 'processing';
+    const api = stubApi({
+      'GET /bank-accounts': () => json(200, []),
+      'GET /payouts': () => json(200, page([payout({ id: 5, status, attempts: 1 })])),
+      'GET /payouts/5/events': () =>
+        json(
+          200,
+          status === 'processing'
+            ? [event(null, 'pending', 0), event('pending', 'processing', 1)]
+            : [event(null, 'pending', 0), event('pending', 'processing', 1), event('processing', 'completed', 2)],
+        ),
+    });
+    const user = userEvent.setup();
+    const { queryClient } = renderWithProviders(<PayoutHistory />);
+    const row = await screen.findByTestId('payout-row');
+    await user.click(within(row).getByRole('button'));
+    expect(await within(row).findAllByRole('listitem')).toHaveLength(2);
+
+    // The bank answers; the list's next poll sees it (here: at once).
+    status = 'completed';
+    await queryClient.refetchQueries({ predicate: (candidate) => candidate.queryKey.at(-1) !== 'events' });
+    await waitFor(() => expect(row).toHaveAttribute('data-status', 'completed'));
+
+    // Polling stops once the payout is final; the final event is fetched anyway, at once.
+    await waitFor(() => expect(within(row).getAllByRole('listitem')).toHaveLength(3), { timeout: 1_000 });
+    expect(within(row).getAllByRole('listitem')[2]).toHaveTextContent(/Processing\s*→\s*to\s*Completed/);
+    expect(api.requests.filter((request) => request.path === '/payouts/5/events')).toHaveLength(2);
+  });
+});
+

@@ -1,7 +1,6 @@
 import { Skeleton } from '@/components/ui/skeleton';
 import { errorMessage } from '@/lib/api-client';
 import { formatDateTime, formatFullDateTime } from '@/lib/format';
-import { isInFlight } from '@/lib/polling';
 import type { Payout, PayoutStatus } from '@/types/api';
 
 import { usePayoutEvents } from '../api/get-payout-events';
@@ -25,9 +24,9 @@ function word(status: PayoutStatus | null): string {
   return Object.hasOwn(statusWord, status) ? statusWord[status] : status;
 }
 
-/** The audit trail of one payout, oldest first, refreshed while it is in flight. */
+/** The audit trail of one payout, oldest first, refreshed while it is in flight and when its status changes. */
 export function PayoutTimeline({ payout }: { payout: Payout }) {
-  const events = usePayoutEvents({ payoutId: payout.id, live: isInFlight(payout.status) });
+  const events = usePayoutEvents({ payoutId: payout.id, status: payout.status });
 
   if (events.isPending) {
     return (

@@ -1,6 +1,7 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { ApiError, NetworkError } from '@/lib/api-client';
+import { stubInsecureContext } from '@/testing/insecure-context';
 import type { Payout } from '@/types/api';
 
 import { createPayout } from '../api/create-payout';
@@ -57,6 +58,10 @@ function submitterOver(fetchFn: typeof fetch, keys = ['key-1', 'key-2', 'key-3']
   });
   return { submitter, sleeps };
 }
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
 
 describe('payout submitter', () => {
   it('retries a network error with the same Idempotency-Key and the same body', async () => {
@@ -200,6 +205,20 @@ describe('payout submitter', () => {
     expect(first).toMatch(UUID_V4);
     expect(second).toMatch(UUID_V4);
     expect(first).not.toBe(second);
+  });
+
+  it('still sends a v4 UUID where crypto.randomUUID is missing (plain HTTP on a LAN address)', async () => {
+    stubInsecureContext();
+    const { fetch, calls } = fakeFetch(() => jsonResponse(201, payout));
+    const submitter = createPayoutSubmitter({
+      send: ({ idempotencyKey, intent: current }) =>
+        createPayout({ apiKey: 'sk_test', idempotencyKey, intent: current, fetch }),
+    });
+
+    await submitter.submit(intent);
+
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.headers['Idempotency-Key']).toMatch(UUID_V4);
   });
 
   it('sends amounts beyond 2^53 paise as exact JSON integers', async () => {

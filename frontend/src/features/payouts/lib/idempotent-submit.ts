@@ -15,6 +15,7 @@
  */
 
 import { ApiError, NetworkError } from '@/lib/api-client';
+import { uuidV4 } from '@/lib/uuid';
 import type { Id, Payout } from '@/types/api';
 
 export interface PayoutIntent {
@@ -55,7 +56,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export function createPayoutSubmitter({
   send,
-  newKey = () => crypto.randomUUID(),
+  // Not crypto.randomUUID(): it is missing over plain HTTP (see lib/uuid).
+  newKey = uuidV4,
   retryDelaysMs = DEFAULT_RETRY_DELAYS_MS,
   sleep = defaultSleep,
 }: SubmitterOptions): PayoutSubmitter {
