@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import socket
 import statistics
@@ -558,6 +559,14 @@ class Bench:
         ]
         if any(p.wait() != 0 for p in migrations):
             raise RuntimeError("migrate failed")
+        # The engine runs as the application role, as in production; setup and pgbench as the owner.
+        for env in (self.env, self.drain_env):
+            role = subprocess.run(
+                [PY, "manage.py", "app_role", "--env"], env=env, cwd=BACKEND, capture_output=True, text=True, check=True
+            )
+            for line in role.stdout.splitlines():
+                name, _, value = line.removeprefix("export ").partition("=")
+                env[name] = shlex.split(value)[0]
         # Separate merchants for the API and for pgbench, so each side's payouts
         # can be counted against what its client saw.
         self.api_hot = create_merchants(self.db_url, "api-hot", 1)

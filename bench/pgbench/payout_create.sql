@@ -21,12 +21,13 @@ SELECT fingerprint, response_status, response_body FROM payouts_idempotencyrecor
  WHERE merchant_id = :m AND key = md5(:client_id || ':' || :k)::uuid AND expires_at > now()
  ORDER BY id LIMIT 1;
 \if :m_available_paise >= :amt
-INSERT INTO payouts_payout (merchant_id, bank_account_id, amount_paise, status, attempts, attempt_deadline,
-                            next_attempt_at, bank_reference, failure_reason, created_at, updated_at)
-VALUES (:m, :acct, :amt, 'pending', 0, NULL, NULL, '', NULL, now(), now())
+INSERT INTO payouts_payout (merchant_id, bank_account_id, amount_paise, reference, status, attempts,
+                            attempt_deadline, next_attempt_at, bank_reference, failure_reason, created_at, updated_at)
+VALUES (:m, :acct, :amt, 'PO' || upper(substr(md5(:client_id || ':' || :k || ':ref'), 1, 24)), 'pending', 0,
+        NULL, NULL, '', NULL, now(), now())
 RETURNING id \gset p_
 INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
-VALUES (:m, 'payout', -:amt, 'Payout PO' || lpad(:p_id::text, 12, '0'), :p_id, now())
+VALUES (:m, 'payout', -:amt, 'Payout PO' || upper(substr(md5(:client_id || ':' || :k || ':ref'), 1, 24)), :p_id, now())
 RETURNING id;
 INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
 VALUES (:m, :p_id, NULL, 'pending', 0, 'payout requested; funds held', now())
