@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from payouts.models import Merchant
+from payouts import bank, services
+from payouts.models import Merchant, Payout, ReconciliationIncident
 from payouts.tests.conftest import owner_connect
 from payouts.tests.test_worker_consumer import database_url
 
@@ -134,3 +136,79 @@ def test_check_ledger_fails_when_the_append_only_trigger_is_disabled(make_mercha
     assert result.returncode != 0
     assert "trigger ledger_entry_append_only on payouts_ledgerentry is missing or disabled" in result.stderr
     call_command("check_ledger")
+
+
+def test_check_ledger_fails_when_a_failed_payout_was_settled_at_the_bank(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(6_000, merchant.bank_account_id).json["id"]
+    services.payout_process(payout_id=payout_id, gateway=bank.SimulatedBank(outcome="failure"))
+    reference = Payout.objects.get(pk=payout_id).reference
+    break_on_purpose(  # the bank's books say it paid after all
+        "UPDATE payouts_simulatedtransfer SET state = 'settled', bank_reference = 'UTRLATE' WHERE reference = %s",
+        [reference],
+    )
+
+    result = manage("check_ledger")
+
+    assert result.returncode != 0
+    assert (
+        f"payout {payout_id} of merchant {merchant.id} ({reference}) failed and was refunded, "
+        "but the bank settled it for 6000 paise (invariant 6)"
+    ) in result.stderr
+    assert ReconciliationIncident.objects.get().kind == "settled_after_failure"
+
+
+@pytest.mark.parametrize(
+    ("bank_state", "said"),
+    [("'declined'", "the bank has declined"), ("'lost'", "the bank has lost"), (None, "the bank has no record")],
+)
+def test_check_ledger_fails_when_a_completed_payout_is_not_settled_at_the_bank(make_merchant, bank_state, said):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(6_000, merchant.bank_account_id).json["id"]
+    services.payout_process(payout_id=payout_id, gateway=bank.SimulatedBank(outcome="success"))
+    reference = Payout.objects.get(pk=payout_id).reference
+    if bank_state is None:
+        break_on_purpose("DELETE FROM payouts_simulatedtransfer WHERE reference = %s", [reference])
+    else:
+        break_on_purpose(f"UPDATE payouts_simulatedtransfer SET state = {bank_state} WHERE reference = %s", [reference])
+
+    result = manage("check_ledger")
+
+    assert result.returncode != 0
+    assert f"payout {payout_id} of merchant {merchant.id} ({reference}) is completed but {said}" in result.stderr
+
+
+def test_check_ledger_fails_when_the_bank_settled_another_amount_or_an_unknown_reference(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(6_000, merchant.bank_account_id).json["id"]
+    services.payout_process(payout_id=payout_id, gateway=bank.SimulatedBank(outcome="success"))
+    reference = Payout.objects.get(pk=payout_id).reference
+    break_on_purpose("UPDATE payouts_simulatedtransfer SET amount_paise = 6001 WHERE reference = %s", [reference])
+    bank.SimulatedBank(outcome="success").send(
+        reference="POSTRANGER", amount_paise=777, ifsc="HDFC0000001", account_number="123456789012"
+    )
+
+    result = manage("check_ledger")
+
+    assert result.returncode != 0
+    assert f"({reference}) completed for 6000 paise; the bank settled 6001 (invariant 6)" in result.stderr
+    assert "the bank settled 777 paise for POSTRANGER, which is no payout of ours (invariant 6)" in result.stderr
+    assert sorted(ReconciliationIncident.objects.values_list("kind", flat=True)) == [
+        "amount_mismatch",
+        "unknown_reference",
+    ]
+
+
+def test_reconciliation_incidents_lists_them(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    payout_id = merchant.api.create_payout(6_000, merchant.bank_account_id).json["id"]
+    services.payout_process(payout_id=payout_id, gateway=bank.SimulatedBank(outcome="failure"))
+    services.payout_apply_answer(payout_id=payout_id, answer=bank.Answer(bank.SETTLED, amount_paise=6_000))
+
+    result = manage("reconciliation_incidents", "--json")
+
+    assert result.returncode == 0, result.stderr
+    [row] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (row["kind"], row["payout_id"], row["merchant_id"]) == ("settled_after_failure", payout_id, merchant.id)
+    assert row["reference"] == Payout.objects.get(pk=payout_id).reference
+    assert manage("reconciliation_incidents").stdout.splitlines()[-1] == "1 reconciliation incident(s)"
