@@ -9,9 +9,10 @@
 #   payouts-ci-base:node-KEY     the same plus Node.js and npm, for the dashboard
 #
 # used as `--build-arg PYTHON_IMAGE=...` and `--build-arg NODE_IMAGE=...`.
-# The root file system comes from debootstrap; Node.js is the official Linux
-# build as published on the npm registry (node-linux-<arch>), npm the `npm`
-# package, both fetched with `npm pack`, which checks their integrity.
+# The root file system comes from debootstrap (Debian's Node.js, 18, is too old
+# for Vite); Node.js is the release binary as the npm registry's
+# node-linux-<arch> package carries it (what `npm install node` uses), npm the
+# `npm` package, both fetched with `npm pack`, which checks their integrity.
 # Certificate authorities the machine added itself (/usr/local/share/
 # ca-certificates, e.g. of a TLS-inspecting proxy) are trusted in the images,
 # so that pip and npm can reach their registries from inside a build.

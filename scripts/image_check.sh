@@ -133,7 +133,7 @@ if [ "$base" = local ]; then
   say "local base images (scripts/ci_base.sh)"
   mapfile -t bases < <(scripts/ci_base.sh)
   ((${#bases[@]} == 2)) || fail "scripts/ci_base.sh did not name two images"
-  record "base images (${bases[0]#*:}, cached after the first run)" "$(seconds_since "$started")s"
+  record "base images ${bases[0]#*:} (cached after the first run)" "$(seconds_since "$started")s"
   # The classic builder builds every stage, the nginx one too: it gets the
   # python base, which can hold its files just as well (it is never run here).
   build_args=(--build-arg "PYTHON_IMAGE=${bases[0]}" --build-arg "NODE_IMAGE=${bases[1]}"
@@ -148,7 +148,7 @@ if ! DOCKER_BUILDKIT=0 docker build --network host --target app "${build_args[@]
   fail "docker build failed"
 fi
 build_time=$(seconds_since "$started")
-record "docker build (layers cached when unchanged)" "${build_time}s"
+record "docker build (unchanged layers cached)" "${build_time}s"
 echo "built $image in ${build_time}s ($(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%d MB", $1 / 1e6}'))"
 docker run --rm --network none --entrypoint python "$image" -c \
   'import sys; assert sys.version_info >= (3, 11), sys.version; print("image Python", sys.version.split()[0])'
