@@ -21,7 +21,7 @@
 # certificates. The root file systems are kept under $CI_BASE_CACHE
 # (/var/cache/payouts-ci-base) and the images in Docker, so a second run on the
 # same machine bootstraps nothing; a changed recipe gets a new key, and the
-# cache of older keys is removed. Needs root, debootstrap and a running Docker
+# root file systems and images of older keys are removed. Needs root, debootstrap and a running Docker
 # engine. Progress goes to stderr.
 set -euo pipefail
 
@@ -118,5 +118,7 @@ fi
 
 docker import "${base_changes[@]}" "$cache/python.tar" "$python_image" >/dev/null
 docker import "${base_changes[@]}" "$cache/node.tar" "$node_image" >/dev/null
+# Older recipes' images are untagged (their layers go once nothing uses them).
+docker image ls --format '{{.Repository}}:{{.Tag}}' "$repository" | grep -v -e "-$key\$" | xargs -r docker rmi >/dev/null || true
 say "imported $python_image, $node_image"
 printf '%s\n' "$python_image" "$node_image"
