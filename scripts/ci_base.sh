@@ -21,8 +21,8 @@
 # certificates. The root file systems are kept under $CI_BASE_CACHE
 # (/var/cache/payouts-ci-base) and the images in Docker, so a second run on the
 # same machine bootstraps nothing; a changed recipe gets a new key, and the
-# root file systems and images of older keys are removed. Needs root, debootstrap and a running Docker
-# engine. Progress goes to stderr.
+# root file systems and images of older keys are removed. Needs root,
+# debootstrap and a running Docker engine. Progress goes to stderr.
 set -euo pipefail
 
 suite=bookworm

@@ -142,11 +142,22 @@ fi
 
 say "docker build -f backend/Dockerfile -t $image ."
 started=$(now_ms)
-if ! DOCKER_BUILDKIT=0 docker build --network host --target app "${build_args[@]}" \
-  -f backend/Dockerfile -t "$image" . >"$work/build.log" 2>&1; then
-  tail -n 40 "$work/build.log" >&2
-  fail "docker build failed"
-fi
+# Every stage gets a tag (the app's last; the others come from the cache by
+# then), so that each build replaces the previous one's images instead of
+# leaving them behind untagged.
+for target in dashboard-build dashboard app; do
+  tag=$image
+  if [ "$target" != app ]; then tag="$image-$target"; fi
+  previous=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+  if ! DOCKER_BUILDKIT=0 docker build --network host --target "$target" "${build_args[@]}" \
+    -f backend/Dockerfile -t "$tag" . >>"$work/build.log" 2>&1; then
+    tail -n 40 "$work/build.log" >&2
+    fail "docker build failed"
+  fi
+  if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true
+  fi
+done
 build_time=$(seconds_since "$started")
 record "docker build (unchanged layers cached)" "${build_time}s"
 echo "built $image in ${build_time}s ($(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%d MB", $1 / 1e6}'))"
