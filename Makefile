@@ -58,5 +58,9 @@ services-down: venv ## Stop the embedded PostgreSQL and Redis (data under .data/
 	$(PY) backend/config/embedded.py down
 	EMBEDDED_DATA_DIR=.data/test $(PY) backend/config/embedded.py down
 
+image-check: ## Build the one-container image and run it against this machine's PostgreSQL and Redis (root; Docker)
+	@scripts/image_check.sh
+.PHONY: image-check
+
 clean: services-down ## Remove the virtualenv, node_modules and embedded data
 	rm -rf $(VENV) frontend/node_modules frontend/dist .data

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Static checks of the deployment files, for CI: backend/start.sh (and this
-# script) pass ShellCheck, and docker-compose.yml is valid (`docker-compose
-# config -q`; nothing is built or run).
+# Static checks of the deployment files, for CI: backend/start.sh (and the
+# scripts around the image) pass ShellCheck, and docker-compose.yml is valid
+# (`docker-compose config -q`; nothing is built or run: make image-check does).
 # Installs shellcheck and docker-compose (Debian's packages) with apt-get when
 # they are missing and this runs as root on a machine that has apt-get.
 set -euo pipefail
@@ -22,7 +22,7 @@ if ((${#missing[@]} > 0)); then
 fi
 
 echo "== shellcheck"
-shellcheck backend/start.sh scripts/deploy_checks.sh
+shellcheck backend/start.sh scripts/deploy_checks.sh scripts/image_check.sh scripts/ci_base.sh
 echo "== docker-compose config"
 docker-compose -f docker-compose.yml config -q
 echo "== deploy checks passed"
