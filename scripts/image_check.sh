@@ -70,7 +70,8 @@ cleanup() {
     docker rm -f "$name" >/dev/null 2>&1
   done
   if $db_created; then
-    psql -q -X "$pg_admin_url" -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1
+    psql -q -X "$pg_admin_url" -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" \
+      -c "DROP ROLE IF EXISTS ${db_name}_app" >/dev/null 2>&1
   fi
   redis-cli -u "$redis_url" flushdb >/dev/null 2>&1
   if [ -n "$dockerd_pid" ]; then
@@ -171,6 +172,11 @@ PGOPTIONS=--client-min-messages=warning psql -q -X -v ON_ERROR_STOP=1 "$pg_admin
 db_created=true
 database_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' \
   "$pg_admin_url" "$db_name")
+# As in production: the container migrates as the owner and serves as a role
+# that owns nothing (start.sh runs manage.py app_role to give it its rights).
+app_password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+app_database_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); host = p.netloc.rsplit("@", 1)[-1]; print(u.urlunsplit(p._replace(netloc=sys.argv[2] + ":" + sys.argv[3] + "@" + host)))' \
+  "$database_url" "${db_name}_app" "$app_password")
 redis-cli -u "$redis_url" flushdb >/dev/null
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -180,7 +186,7 @@ secret_key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
 run_container() { # run_container NAME: started with the check's settings
   containers+=("$1")
   docker run -d --name "$1" --network host \
-    -e DATABASE_URL="$database_url" -e REDIS_URL="$redis_url" \
+    -e DATABASE_OWNER_URL="$database_url" -e DATABASE_URL="$app_database_url" -e REDIS_URL="$redis_url" \
     -e SECRET_KEY="$secret_key" -e DEBUG=false -e ALLOWED_HOSTS=127.0.0.1,localhost \
     -e DEMO_MODE=true -e BANK_SIMULATOR_OUTCOME=success -e HUEY_NAME="$run_id" \
     -e API_PORT="$port" -e GRACEFUL_TIMEOUT="$grace" -e WEB_CONCURRENCY=2 -e HUEY_WORKERS=4 \

@@ -309,7 +309,8 @@ HUEY = {
         REDIS_URL,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         socket_timeout=5 if COMMAND == "run_huey" else REDIS_TIMEOUT_SECONDS,
-        socket_keepalive=True,
+        # TCP keepalives notice a dead peer; a Unix socket takes no such option.
+        **({} if REDIS_URL.startswith("unix:") else {"socket_keepalive": True}),
         health_check_interval=30,
     ),
     "immediate": False,

@@ -249,7 +249,9 @@ def test_payouts_are_accepted_at_once_while_redis_drops_packets_and_the_sweep_pr
     """Redis unreachable with packets dropped: each POST /payouts answers 201 within a second.
 
     An enqueue that waited for Redis would cost the request its socket
-    timeout (with the old 5 s timeout, about 5 s per POST). The payouts are
+    timeout: with the API's Redis timeout at the consumer's 5 s, the first
+    POST takes 5 s and this test fails (the engine then stops trying Redis for
+    a few seconds, so the next POSTs are quick either way). The payouts are
     durable in PostgreSQL; once Redis is back, a consumer's sweep finds and
     processes them, though no task for them ever reached Redis.
     """
