@@ -123,10 +123,19 @@ PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from a page's next or previous URL."),
 ]
 
+# A UUID in its 8-4-4-4-12 form, bare or as a structured-field string ("…", RFC 8941), as the
+# IETF Idempotency-Key draft writes it. A string with a pattern, not `format: uuid`: client
+# generators turn that into a UUID object, which HTTP libraries refuse as a header value.
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+IDEMPOTENCY_KEY_PATTERN = f'^(?:{_UUID}|"{_UUID}")$'
+
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    {"type": "string", "format": "uuid"},
+    {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"},
     location=OpenApiParameter.HEADER,
     required=True,
-    description="A UUID chosen by the client for this intended payout; reuse it to retry safely.",
+    description=(
+        "A UUID chosen by the client for this intended payout; reuse it to retry safely. "
+        'Bare or quoted ("8e03…", as the IETF Idempotency-Key draft writes it): both are the same key.'
+    ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from django.conf import settings
@@ -155,13 +156,17 @@ class PayoutsView(APIView):
         return http
 
 
+_IDEMPOTENCY_KEY = re.compile(schema.IDEMPOTENCY_KEY_PATTERN)
+
+
 def _idempotency_key(raw: str | None) -> uuid.UUID:
+    """The key exactly as the OpenAPI document describes it: a UUID, bare or quoted."""
     if raw is None or raw.strip() == "":
         raise InvalidIdempotencyKey("The Idempotency-Key header is required: a UUID you choose for this payout.")
-    try:
-        return uuid.UUID(raw.strip())
-    except ValueError as exc:
-        raise InvalidIdempotencyKey() from exc
+    value = raw.strip()
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidIdempotencyKey()
+    return uuid.UUID(value.strip('"'))
 
 
 class PayoutDetailView(APIView):
