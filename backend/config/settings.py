@@ -15,7 +15,7 @@ import redis
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from config import embedded
+from config import embedded, rates
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = BASE_DIR.parent
@@ -44,6 +44,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value.strip() == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate like 100/s, or off; checked here so a bad value stops the process at start."""
+    value = os.environ.get(name, "").strip() or default
+    rates.parse_rate(value, name)
+    return value
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -212,7 +219,9 @@ BANK_SIMULATOR_OUTCOME = os.environ.get("BANK_SIMULATOR_OUTCOME", "random").stri
 BANK_SIMULATOR_SEED = os.environ.get("BANK_SIMULATOR_SEED") or None
 # How overdue a payout's next step must be before the sweep re-enqueues it.
 PAYOUT_SWEEP_GRACE_SECONDS = env_int("PAYOUT_SWEEP_GRACE_SECONDS", 20)
-PAYOUT_RATE_LIMIT = os.environ.get("PAYOUT_RATE_LIMIT", "100/s").strip() or "100/s"
+
+# Rate limits (payouts.api.throttling): N/s, N/m, N/h, N/<k>s or off.
+PAYOUT_RATE_LIMIT = env_rate("PAYOUT_RATE_LIMIT", "100/s")
 
 if BANK_SIMULATOR_OUTCOME not in {"random", "success", "failure", "hang"}:
     raise ImproperlyConfigured("BANK_SIMULATOR_OUTCOME must be random, success, failure or hang")
