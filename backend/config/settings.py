@@ -95,7 +95,7 @@ CORS_ALLOWED_ORIGINS = env_list(
     "CORS_ALLOWED_ORIGINS", [f"http://localhost:{WEB_PORT}", f"http://127.0.0.1:{WEB_PORT}"]
 )
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id"]
-CORS_EXPOSE_HEADERS = ["idempotent-replayed", "retry-after", "x-request-id"]
+CORS_EXPOSE_HEADERS = ["idempotent-replayed", "retry-after", "ratelimit-policy", "ratelimit", "x-request-id"]
 CORS_URLS_REGEX = r"^/api/.*$"
 
 INSTALLED_APPS = [
@@ -222,6 +222,12 @@ PAYOUT_SWEEP_GRACE_SECONDS = env_int("PAYOUT_SWEEP_GRACE_SECONDS", 20)
 
 # Rate limits (payouts.api.throttling): N/s, N/m, N/h, N/<k>s or off.
 PAYOUT_RATE_LIMIT = env_rate("PAYOUT_RATE_LIMIT", "100/s")
+READ_RATE_LIMIT = env_rate("READ_RATE_LIMIT", "1000/m")
+AUTH_FAILURE_RATE_LIMIT = env_rate("AUTH_FAILURE_RATE_LIMIT", "20/m")
+# Reverse proxies in front of the API whose X-Forwarded-For is believed (0: use REMOTE_ADDR).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be 0 or more, got {os.environ['TRUSTED_PROXIES']!r}")
 
 if BANK_SIMULATOR_OUTCOME not in {"random", "success", "failure", "hang"}:
     raise ImproperlyConfigured("BANK_SIMULATOR_OUTCOME must be random, success, failure or hang")

@@ -16,10 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payouts import selectors, services
-from payouts.api import schema
+from payouts.api import schema, throttling
 from payouts.api.errors import envelope
 from payouts.api.pagination import NewestFirst
-from payouts.api.throttling import PayoutRateThrottle
 from payouts.errors import InvalidAmount, InvalidBankAccount, InvalidIdempotencyKey, InvalidRequestBody, PayoutError
 from payouts.idempotency import request_fingerprint
 from payouts.models import Payout
@@ -66,19 +65,36 @@ class HealthView(APIView):
         return Response(body, status=503)
 
 
-class MeView(APIView):
+class MerchantView(APIView):
+    """An operation for an authenticated merchant.
+
+    Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+    policy that counted the request goes out as RateLimit-Policy and RateLimit,
+    on errors too (see payouts.api.throttling).
+    """
+
+    def get_throttles(self):
+        return [throttling.ReadRateThrottle()] if self.request.method in ("GET", "HEAD") else []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        throttling.add_headers(request, response)
+        return response
+
+
+class MeView(MerchantView):
     @extend_schema(responses={200: schema.Me, 401: schema.Error})
     def get(self, request):
         return Response({"id": request.user.id, "name": request.user.name})
 
 
-class BalanceView(APIView):
+class BalanceView(MerchantView):
     @extend_schema(responses={200: schema.Balance, 401: schema.Error})
     def get(self, request):
         return Response(selectors.balance_get(merchant_id=request.user.id))
 
 
-class LedgerView(APIView):
+class LedgerView(MerchantView):
     @extend_schema(
         parameters=schema.PAGE_PARAMETERS,
         responses={200: schema.page_of("LedgerPage", schema.LedgerEntry), 400: schema.Error, 401: schema.Error},
@@ -89,15 +105,17 @@ class LedgerView(APIView):
         return paginator.get_paginated_response([ledger_entry_as_dict(entry) for entry in page or []])
 
 
-class BankAccountsView(APIView):
+class BankAccountsView(MerchantView):
     @extend_schema(responses={200: schema.list_of(schema.BankAccount), 401: schema.Error})
     def get(self, request):
         return Response([bank_account_as_dict(a) for a in selectors.bank_accounts(merchant_id=request.user.id)])
 
 
-class PayoutsView(APIView):
+class PayoutsView(MerchantView):
     def get_throttles(self):
-        return [PayoutRateThrottle()] if self.request.method == "POST" else []
+        if self.request.method == "POST":
+            return [throttling.PayoutRateThrottle()]
+        return super().get_throttles()
 
     @extend_schema(
         parameters=[
@@ -169,7 +187,7 @@ def _idempotency_key(raw: str | None) -> uuid.UUID:
     return uuid.UUID(value.strip('"'))
 
 
-class PayoutDetailView(APIView):
+class PayoutDetailView(MerchantView):
     @extend_schema(responses={200: schema.Payout, 401: schema.Error, 404: schema.Error}, operation_id="payout_get")
     def get(self, request, payout_id: int):
         payout = selectors.payout_get(merchant_id=request.user.id, payout_id=payout_id)
@@ -178,7 +196,7 @@ class PayoutDetailView(APIView):
         return Response(payout_as_dict(payout))
 
 
-class PayoutEventsView(APIView):
+class PayoutEventsView(MerchantView):
     @extend_schema(
         responses={200: schema.list_of(schema.PayoutEvent), 401: schema.Error, 404: schema.Error},
         operation_id="payout_events_list",

@@ -36,6 +36,12 @@ BAD = [
     ("PAYOUT_RATE_LIMIT", "100"),
     ("PAYOUT_RATE_LIMIT", "1.5/s"),
     ("PAYOUT_RATE_LIMIT", "100/fortnight"),
+    ("READ_RATE_LIMIT", "0/m"),
+    ("READ_RATE_LIMIT", "plenty"),
+    ("AUTH_FAILURE_RATE_LIMIT", "20/0m"),
+    ("AUTH_FAILURE_RATE_LIMIT", "-5/m"),
+    ("TRUSTED_PROXIES", "-1"),
+    ("TRUSTED_PROXIES", "one"),
 ]
 
 
@@ -54,6 +60,9 @@ GOOD = [
     ("PAYOUT_RATE_LIMIT", "5/10s"),
     ("PAYOUT_RATE_LIMIT", "off"),
     ("PAYOUT_RATE_LIMIT", "1000 / min"),
+    ("READ_RATE_LIMIT", "OFF"),
+    ("AUTH_FAILURE_RATE_LIMIT", "20/m"),
+    ("TRUSTED_PROXIES", "2"),
 ]
 
 
