@@ -119,3 +119,107 @@ def test_a_client_generated_from_the_schema_makes_a_payout(live_server, make_mer
     assert [(p.id, p.amount_paise) for p in listed.results] == [(created.parsed.id, 2_500)]
     assert merchant.api.balance() == (7_500, 2_500)
     assert count("payouts_payout") == 1
+
+
+# --- what the document promises ------------------------------------------------------------
+
+_AUTHENTICATED = {401: ["unauthenticated"], 406: ["not_acceptable"], 429: ["rate_limited"]}
+_LISTS = ["invalid_limit", "invalid_cursor"]
+# Every status each operation can answer, and the error codes behind each: no more, no fewer.
+OPERATIONS = {
+    ("get", "/api/v1/health"): {200: [], 406: ["not_acceptable"], 503: ["dependency_unavailable"]},
+    ("get", "/api/v1/demo/merchants"): {200: [], 404: ["not_found"], 406: ["not_acceptable"]},
+    ("get", "/api/v1/me"): {200: [], **_AUTHENTICATED},
+    ("get", "/api/v1/balance"): {200: [], **_AUTHENTICATED},
+    ("get", "/api/v1/bank-accounts"): {200: [], **_AUTHENTICATED},
+    ("get", "/api/v1/ledger"): {200: [], 400: _LISTS, **_AUTHENTICATED},
+    ("get", "/api/v1/payouts"): {200: [], 400: ["invalid_status", *_LISTS], **_AUTHENTICATED},
+    ("get", "/api/v1/payouts/{payout_id}"): {200: [], 404: ["not_found"], **_AUTHENTICATED},
+    ("get", "/api/v1/payouts/{payout_id}/events"): {200: [], 404: ["not_found"], **_AUTHENTICATED},
+    ("post", "/api/v1/payouts"): {
+        201: [],
+        400: ["invalid_idempotency_key", "malformed_json", "invalid_body", "invalid_amount", "invalid_bank_account"],
+        413: ["request_too_large"],
+        415: ["unsupported_media_type"],
+        422: ["insufficient_funds", "idempotency_key_reused"],
+        **_AUTHENTICATED,
+    },
+}
+
+
+@pytest.fixture
+def document(api) -> dict:
+    status, _, body = _fetch(api, "/api/v1/schema?format=json")
+    assert status == 200
+    return json.loads(body)
+
+
+def _operations(document):
+    return {(method, path): op for path, item in document["paths"].items() for method, op in item.items()}
+
+
+def test_each_operation_lists_exactly_the_statuses_it_answers_with_their_error_codes(document):
+    operations = _operations(document)
+
+    assert set(operations) == set(OPERATIONS)
+    for name, expected in OPERATIONS.items():
+        responses = operations[name]["responses"]
+        assert sorted(int(status) for status in responses) == sorted(expected), name
+        for status, codes in expected.items():
+            response = responses[str(status)]
+            if not codes:
+                continue
+            examples = response["content"]["application/json"]["examples"]
+            assert sorted(e["value"]["error"]["code"] for e in examples.values()) == sorted(codes), (name, status)
+            listed = re.findall(r"`([a-z_]+)`", response["description"])
+            assert listed == codes, (name, status)
+
+
+def test_post_payouts_no_longer_lists_a_409_it_never_sends(document):
+    statuses = {status for op in _operations(document).values() for status in op["responses"]}
+
+    assert "409" not in statuses
+    assert "idempotency_key_in_use" not in json.dumps(document)
+
+
+def _headers(document, method, path, status) -> dict:
+    return document["paths"][path][method]["responses"][str(status)].get("headers", {})
+
+
+def test_the_response_headers_are_listed_where_they_are_sent(document):
+    for (method, path), statuses in OPERATIONS.items():
+        authenticated = 401 in statuses
+        for status in statuses:
+            headers = _headers(document, method, path, status)
+            assert headers["X-Request-ID"]["required"] is True, (method, path, status)
+            assert headers["X-Request-ID"]["schema"]["type"] == "string"
+            assert ("Retry-After" in headers) == (status == 429), (method, path, status)
+            # The limiters count only what reaches a view: never a 406 or 413, nor unauthenticated routes.
+            limited = authenticated and status not in (406, 413)
+            assert ("RateLimit-Policy" in headers) == ("RateLimit" in headers) == limited, (method, path, status)
+            replayed = (method, path) == ("post", "/api/v1/payouts") and status in (201, 422)
+            assert ("Idempotent-Replayed" in headers) == replayed, (method, path, status)
+    too_many = _headers(document, "post", "/api/v1/payouts", 429)
+    assert too_many["Retry-After"] == {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": too_many["Retry-After"]["description"],
+        "required": True,
+    }
+    assert too_many["RateLimit"].get("required", False) is False
+    assert _headers(document, "post", "/api/v1/payouts", 201)["Idempotent-Replayed"]["schema"] == {
+        "type": "string",
+        "enum": ["true"],
+    }
+
+
+def test_a_real_429_sends_every_header_the_document_lists_for_it(document, make_merchant, settings):
+    settings.READ_RATE_LIMIT = "1/h"
+    merchant = make_merchant()
+    merchant.api.get("/me")
+
+    reply = merchant.api.get("/me")
+
+    assert reply.status == 429
+    listed = {name.lower() for name in _headers(document, "get", "/api/v1/me", 429)}
+    assert listed == {"x-request-id", "retry-after", "ratelimit-policy", "ratelimit"}
+    assert listed <= set(reply.headers)
