@@ -532,6 +532,7 @@ class Bench:
             "DEMO_MODE": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "PAYOUT_RATE_LIMIT": "off",
+            "READ_RATE_LIMIT": "off",
             "HUEY_NAME": self.huey_name,
             # Logged as start.sh logs in production (to files under the log directory here).
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),

@@ -633,6 +633,7 @@ def main() -> int:
             "PAYOUT_RETRY_BACKOFF_SECONDS": "1",
             "PAYOUT_SWEEP_GRACE_SECONDS": "3",
             "PAYOUT_RATE_LIMIT": "off",
+            "READ_RATE_LIMIT": "off",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }

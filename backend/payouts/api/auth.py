@@ -1,4 +1,8 @@
-"""Bearer API keys. A request is authenticated as one merchant, or refused with 401."""
+"""Bearer API keys. A request is authenticated as one merchant, or refused with 401.
+
+Wrong keys are counted per client address (``throttling.auth_failure``): past
+AUTH_FAILURE_RATE_LIMIT the address gets 429 for any key until the window ends.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
+from payouts.api import throttling
 from payouts.selectors import merchant_by_api_key
 
 
@@ -26,10 +31,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         scheme, _, key = header.partition(" ")
         key = key.strip()
-        if scheme.lower() != "bearer" or not key or len(key) > 200:
+        if scheme.lower() != "bearer" or not key:
             raise exceptions.AuthenticationFailed("Send your API key as 'Authorization: Bearer <api_key>'.")
-        found = merchant_by_api_key(key=key)
+        throttling.auth_attempt_allowed(request)
+        found = merchant_by_api_key(key=key) if len(key) <= 200 else None
         if found is None:
+            throttling.auth_failure(request)
             raise exceptions.AuthenticationFailed("The API key is not valid.")
         merchant_id, name = found
         return AuthenticatedMerchant(id=merchant_id, name=name), key

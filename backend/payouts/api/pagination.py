@@ -1,4 +1,4 @@
-"""Cursor pages, newest first: {"results", "next", "previous"}; ?limit= up to 100."""
+"""Cursor pages, newest first: {"results", "next", "previous"}; ?limit= up to 100; the list filters' errors."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ class InvalidLimit(PayoutError):
     code = "invalid_limit"
     field = "limit"
     message = "limit must be a whole number from 1 to 100."
+
+
+class InvalidStatusFilter(PayoutError):
+    code = "invalid_status"
+    field = "status"
+    message = "status must be one of pending, processing, completed, failed."
 
 
 class NewestFirst(CursorPagination):

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
-from payouts.api import views
+from payouts.api import docs, views
 
 _routes = [
     ("health", views.HealthView, "health"),
@@ -21,6 +21,7 @@ urlpatterns = [path(route, view.as_view(), name=name) for route, view, name in _
 urlpatterns += [path(f"{route}/", view.as_view()) for route, view, _ in _routes]
 urlpatterns += [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
+    path("docs", docs.DocsView.as_view(url_name="schema"), name="docs"),
+    path("docs/redoc.standalone.js", docs.RedocBundleView.as_view(), name="docs-redoc"),
     re_path(r"^.*$", views.NotFoundView.as_view()),
 ]

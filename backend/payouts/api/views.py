@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from huey.contrib.djhuey import HUEY
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payouts import selectors, services, tasks
-from payouts.api import schema
+from payouts.api import schema, throttling
 from payouts.api.errors import envelope
-from payouts.api.pagination import NewestFirst
-from payouts.api.throttling import PayoutRateThrottle
-from payouts.errors import InvalidAmount, InvalidBankAccount, InvalidIdempotencyKey, InvalidRequestBody, PayoutError
+from payouts.api.pagination import InvalidStatusFilter, NewestFirst
+from payouts.errors import InvalidAmount, InvalidBankAccount, InvalidIdempotencyKey, InvalidRequestBody
 from payouts.idempotency import request_fingerprint
 from payouts.models import Payout
 from payouts.representations import (
@@ -31,20 +31,12 @@ from payouts.representations import (
 
 logger = logging.getLogger(__name__)
 
-ERRORS = {code: OpenApiResponse(schema.Error) for code in (400, 401, 404, 409, 422, 429)}
-
-
-class InvalidStatusFilter(PayoutError):
-    code = "invalid_status"
-    field = "status"
-    message = "status must be one of pending, processing, completed, failed."
-
 
 class HealthView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: schema.Health, 503: schema.Error}, auth=[])
+    @extend_schema(**schema.operation({200: schema.Health}, "dependency_unavailable", authenticated=False), auth=[])
     def get(self, request):
         parts = {"database": "ok", "redis": "ok"}
         try:
@@ -65,22 +57,43 @@ class HealthView(APIView):
         return Response(body, status=503)
 
 
-class MeView(APIView):
-    @extend_schema(responses={200: schema.Me, 401: schema.Error})
+class MerchantView(APIView):
+    """An operation for an authenticated merchant.
+
+    Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+    policy that counted the request goes out as RateLimit-Policy and RateLimit,
+    on errors too (see payouts.api.throttling).
+    """
+
+    def get_throttles(self):
+        return [throttling.ReadRateThrottle()] if self.request.method in ("GET", "HEAD") else []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        throttling.add_headers(request, response)
+        return response
+
+
+class MeView(MerchantView):
+    @extend_schema(**schema.operation({200: schema.Me}))
     def get(self, request):
         return Response({"id": request.user.id, "name": request.user.name})
 
 
-class BalanceView(APIView):
-    @extend_schema(responses={200: schema.Balance, 401: schema.Error})
+class BalanceView(MerchantView):
+    @extend_schema(**schema.operation({200: schema.Balance}))
     def get(self, request):
         return Response(selectors.balance_get(merchant_id=request.user.id))
 
 
-class LedgerView(APIView):
+class LedgerView(MerchantView):
     @extend_schema(
-        parameters=schema.PAGE_PARAMETERS,
-        responses={200: schema.page_of("LedgerPage", schema.LedgerEntry), 400: schema.Error, 401: schema.Error},
+        **schema.operation(
+            {200: schema.page_of("LedgerPage", schema.LedgerEntry)},
+            "invalid_limit",
+            "invalid_cursor",
+            parameters=schema.PAGE_PARAMETERS,
+        )
     )
     def get(self, request):
         paginator = NewestFirst()
@@ -88,22 +101,29 @@ class LedgerView(APIView):
         return paginator.get_paginated_response([ledger_entry_as_dict(entry) for entry in page or []])
 
 
-class BankAccountsView(APIView):
-    @extend_schema(responses={200: schema.list_of(schema.BankAccount), 401: schema.Error})
+class BankAccountsView(MerchantView):
+    @extend_schema(**schema.operation({200: schema.list_of(schema.BankAccount)}))
     def get(self, request):
         return Response([bank_account_as_dict(a) for a in selectors.bank_accounts(merchant_id=request.user.id)])
 
 
-class PayoutsView(APIView):
+class PayoutsView(MerchantView):
     def get_throttles(self):
-        return [PayoutRateThrottle()] if self.request.method == "POST" else []
+        if self.request.method == "POST":
+            return [throttling.PayoutRateThrottle()]
+        return super().get_throttles()
 
     @extend_schema(
-        parameters=[
-            *schema.PAGE_PARAMETERS,
-            OpenApiParameter("status", str, enum=schema.STATUSES, description="Only payouts in this status."),
-        ],
-        responses={200: schema.page_of("PayoutPage", schema.Payout), 400: schema.Error, 401: schema.Error},
+        **schema.operation(
+            {200: schema.page_of("PayoutPage", schema.Payout)},
+            "invalid_status",
+            "invalid_limit",
+            "invalid_cursor",
+            parameters=[
+                *schema.PAGE_PARAMETERS,
+                OpenApiParameter("status", str, enum=schema.STATUSES, description="Only payouts in this status."),
+            ],
+        ),
         operation_id="payouts_list",
     )
     def get(self, request):
@@ -116,14 +136,27 @@ class PayoutsView(APIView):
         return paginator.get_paginated_response([payout_as_dict(p) for p in page or []])
 
     @extend_schema(
-        parameters=[schema.IDEMPOTENCY_KEY],
+        **schema.operation(
+            {201: schema.Payout},
+            "invalid_idempotency_key",
+            "malformed_json",
+            "invalid_body",
+            "invalid_amount",
+            "invalid_bank_account",
+            "request_too_large",
+            "unsupported_media_type",
+            "insufficient_funds",
+            "idempotency_key_reused",
+            replayed_on=(201, 422),
+            parameters=[schema.IDEMPOTENCY_KEY],
+        ),
         request=schema.PayoutRequest,
-        responses={201: schema.Payout, **ERRORS},
         operation_id="payouts_create",
         description=(
             "Request a payout. The funds are held at once; the payout is processed in the background. "
-            "Retrying with the same Idempotency-Key and body returns the first response again, with "
-            "the header Idempotent-Replayed: true."
+            "Retrying with the same Idempotency-Key and body returns the first response again (the 201, "
+            "or the 422 insufficient_funds), with the header Idempotent-Replayed: true; nothing new is "
+            "created. A retry while the first request is still in flight waits for it and replays it."
         ),
     )
     def post(self, request):
@@ -157,17 +190,21 @@ class PayoutsView(APIView):
         return http
 
 
+_IDEMPOTENCY_KEY = re.compile(schema.IDEMPOTENCY_KEY_PATTERN)
+
+
 def _idempotency_key(raw: str | None) -> uuid.UUID:
+    """The key exactly as the OpenAPI document describes it: a UUID, bare or quoted."""
     if raw is None or raw.strip() == "":
         raise InvalidIdempotencyKey("The Idempotency-Key header is required: a UUID you choose for this payout.")
-    try:
-        return uuid.UUID(raw.strip())
-    except ValueError as exc:
-        raise InvalidIdempotencyKey() from exc
+    value = raw.strip()
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidIdempotencyKey()
+    return uuid.UUID(value.strip('"'))
 
 
-class PayoutDetailView(APIView):
-    @extend_schema(responses={200: schema.Payout, 401: schema.Error, 404: schema.Error}, operation_id="payout_get")
+class PayoutDetailView(MerchantView):
+    @extend_schema(**schema.operation({200: schema.Payout}, "not_found"), operation_id="payout_get")
     def get(self, request, payout_id: int):
         payout = selectors.payout_get(merchant_id=request.user.id, payout_id=payout_id)
         if payout is None:
@@ -175,10 +212,9 @@ class PayoutDetailView(APIView):
         return Response(payout_as_dict(payout))
 
 
-class PayoutEventsView(APIView):
+class PayoutEventsView(MerchantView):
     @extend_schema(
-        responses={200: schema.list_of(schema.PayoutEvent), 401: schema.Error, 404: schema.Error},
-        operation_id="payout_events_list",
+        **schema.operation({200: schema.list_of(schema.PayoutEvent)}, "not_found"), operation_id="payout_events_list"
     )
     def get(self, request, payout_id: int):
         events = selectors.payout_events(merchant_id=request.user.id, payout_id=payout_id)
@@ -191,7 +227,9 @@ class DemoMerchantsView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: schema.list_of(schema.DemoMerchant), 404: schema.Error}, auth=[])
+    @extend_schema(
+        **schema.operation({200: schema.list_of(schema.DemoMerchant)}, "not_found", authenticated=False), auth=[]
+    )
     def get(self, request):
         if not settings.DEMO_MODE:
             return Response(envelope("not_found", "Not found."), status=404)

@@ -175,8 +175,10 @@ class MerchantFixture:
 
 @pytest.fixture(autouse=True)
 def _no_rate_limit(settings):
-    """Tests send bursts on purpose; the rate-limit tests turn it back on."""
+    """Tests send bursts (and wrong keys) on purpose; the rate-limit tests turn the limits back on."""
     settings.PAYOUT_RATE_LIMIT = "off"
+    settings.READ_RATE_LIMIT = "off"
+    settings.AUTH_FAILURE_RATE_LIMIT = "off"
 
 
 @pytest.fixture

@@ -275,7 +275,47 @@ def test_a_rejected_request_is_not_remembered_so_the_key_can_be_retried(make_mer
     assert "idempotent-replayed" not in reply.headers
 
 
-@pytest.mark.parametrize("key", [None, "", "not-a-uuid", "12345", "g" * 36])
+def test_a_quoted_idempotency_key_is_the_same_key_as_the_bare_one(make_merchant):
+    """The IETF draft writes the key as a structured-field string: "8e03…", quotes included."""
+    merchant = make_merchant(credit_paise=10_000)
+    key = str(uuid.uuid4())
+
+    quoted = merchant.api.create_payout(1_000, merchant.bank_account_id, key=f'"{key}"')
+    bare = merchant.api.create_payout(1_000, merchant.bank_account_id, key=key)
+    quoted_again = merchant.api.create_payout(1_000, merchant.bank_account_id, key=f'"{key.upper()}"')
+
+    assert quoted.status == 201, quoted.text
+    assert "idempotent-replayed" not in quoted.headers
+    assert bare.status == quoted_again.status == 201
+    assert bare.text == quoted_again.text == quoted.text
+    assert bare.headers.get("idempotent-replayed") == quoted_again.headers.get("idempotent-replayed") == "true"
+    assert count("payouts_payout") == 1
+    assert merchant.api.balance() == (9_000, 1_000)
+
+
+_KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        None,
+        "",
+        "not-a-uuid",
+        "12345",
+        "g" * 36,
+        '""',
+        f'"{_KEY}',  # one quote only
+        f'{_KEY}"',
+        f"'{_KEY}'",  # not the structured-field string syntax
+        f'""{_KEY}""',
+        f'"{_KEY}";v=1',  # parameters are not part of the key
+        f'"{_KEY}", "{_KEY}"',
+        _KEY.replace("-", ""),  # the 8-4-4-4-12 form only, as documented
+        f"{{{_KEY}}}",
+        f"urn:uuid:{_KEY}",
+    ],
+)
 def test_a_missing_or_malformed_idempotency_key_is_400(make_merchant, key):
     merchant = make_merchant(credit_paise=10_000)
     headers = {} if key is None else {"Idempotency-Key": key}

@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 # The only routes anyone may call without a key. A new route is authenticated
 # unless it is added here on purpose.
-PUBLIC_ROUTES = {"health", "demo/merchants", "schema", "docs"}
+PUBLIC_ROUTES = {"health", "demo/merchants", "schema", "docs", "docs/redoc.standalone.js"}
 
 
 def routes() -> list[tuple[str, str]]:
@@ -252,9 +252,166 @@ def test_the_rate_limit_counts_each_key_on_its_own(make_merchant, settings):
     # Another merchant's key, and another key of the same merchant, have their own budgets.
     assert [other.api.create_payout(100, other.bank_account_id).status for _ in range(3)] == [201] * 3
     assert busy.api.as_merchant(second_key).create_payout(100, busy.bank_account_id).status == 201
-    # Reads are not rate limited.
+    # Reads have a budget of their own (READ_RATE_LIMIT, off here).
     assert busy.api.get("/payouts").status == 200
     assert count("payouts_payout", "merchant_id = %s", [busy.id]) == 4
+
+
+# --- RateLimit headers, the read limit and the failed-key limit ------------------------------
+
+RATELIMIT = re.compile(r'"(\w+)";r=(\d+);t=(\d+)')
+WRONG_KEY = "sk_live_" + "x" * 43
+
+
+def _ratelimit(reply) -> tuple[str, int, int]:
+    """(policy, remaining, seconds to reset) from the RateLimit header."""
+    match = RATELIMIT.fullmatch(reply.headers["ratelimit"])
+    assert match, reply.headers["ratelimit"]
+    return match.group(1), int(match.group(2)), int(match.group(3))
+
+
+@pytest.fixture
+def fresh_limits():
+    """The address-based counters are shared by every test from 127.0.0.1: start them at zero."""
+    from huey.contrib.djhuey import HUEY
+
+    conn = HUEY.storage.conn
+    for key in conn.scan_iter(f"{HUEY.name}:rate:*"):
+        conn.delete(key)
+
+
+def test_payout_responses_say_the_policy_and_what_is_left(make_merchant, settings):
+    settings.PAYOUT_RATE_LIMIT = "3/h"
+    merchant = make_merchant(credit_paise=100_000)
+
+    replies = [merchant.api.create_payout(100, merchant.bank_account_id) for _ in range(4)]
+
+    assert [r.status for r in replies] == [201, 201, 201, 429]
+    assert [r.headers["ratelimit-policy"] for r in replies] == ['"payouts";q=3;w=3600'] * 4
+    states = [_ratelimit(r) for r in replies]
+    assert [(policy, remaining) for policy, remaining, _ in states] == [("payouts", n) for n in (2, 1, 0, 0)]
+    assert all(1 <= reset <= 3600 for _, _, reset in states)
+    assert states[3][2] == int(replies[3].headers["retry-after"])
+    # With the read limit off, reads carry no RateLimit headers.
+    assert "ratelimit" not in merchant.api.get("/balance").headers
+
+
+def test_reads_are_limited_per_key_with_a_policy_of_their_own(make_merchant, settings):
+    settings.READ_RATE_LIMIT = "4/h"
+    merchant = make_merchant(credit_paise=100_000)
+    second_key = services.api_key_issue(merchant_id=merchant.id)
+
+    replies = [merchant.api.get(path) for path in ("/me", "/balance", "/payouts", "/ledger", "/bank-accounts")]
+
+    assert [r.status for r in replies] == [200, 200, 200, 200, 429]
+    assert replies[4].error_code == "rate_limited"
+    assert 1 <= int(replies[4].headers["retry-after"]) <= 3600
+    assert [r.headers["ratelimit-policy"] for r in replies] == ['"reads";q=4;w=3600'] * 5
+    assert [_ratelimit(r)[:2] for r in replies] == [("reads", n) for n in (3, 2, 1, 0, 0)]
+    # Another key has its own budget, and a payout is not a read.
+    assert merchant.api.as_merchant(second_key).get("/me").status == 200
+    assert merchant.api.create_payout(100, merchant.bank_account_id).status == 201
+
+
+def test_wrong_keys_from_one_address_are_refused_after_the_limit(api, make_merchant, settings, fresh_limits):
+    settings.AUTH_FAILURE_RATE_LIMIT = "3/h"
+    merchant = make_merchant(credit_paise=10_000)
+    guesser = api.as_merchant(WRONG_KEY)
+
+    replies = [guesser.get("/me"), guesser.get("/balance"), guesser.get("/payouts")]
+    replies.append(guesser.create_payout(100, merchant.bank_account_id))
+
+    assert [r.status for r in replies] == [401, 401, 401, 429]
+    assert replies[3].error_code == "rate_limited"
+    assert 1 <= int(replies[3].headers["retry-after"]) <= 3600
+    assert [r.headers["ratelimit-policy"] for r in replies] == ['"auth";q=3;w=3600'] * 4
+    assert [_ratelimit(r)[:2] for r in replies] == [("auth", n) for n in (2, 1, 0, 0)]
+    # While the window lasts the address learns nothing about any key: a right guess is refused alike.
+    right = merchant.api.get("/me")
+    assert right.status == 429
+    assert right.error_code == "rate_limited"
+    assert count("payouts_payout") == 0
+    # A request without a key guesses nothing: still the plain 401.
+    assert api.get("/me").status == 401
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_budget(api, make_merchant, settings, fresh_limits):
+    settings.AUTH_FAILURE_RATE_LIMIT = "2/h"
+    settings.TRUSTED_PROXIES = 1
+    merchant = make_merchant(credit_paise=10_000)
+    guesser = api.as_merchant(WRONG_KEY)
+
+    def from_address(forwarded_for: str, client=guesser) -> int:
+        return client.get("/me", headers={"X-Forwarded-For": forwarded_for}).status
+
+    assert [from_address("203.0.113.7") for _ in range(3)] == [401, 401, 429]
+    # The proxy appends the address it saw; what the client wrote before it counts for nothing.
+    assert from_address("198.51.100.9, 203.0.113.7") == 429
+    assert from_address("203.0.113.8") == 401
+    assert from_address("203.0.113.8", merchant.api) == 200
+    # An IPv6 client holds a whole /64: its addresses share one budget.
+    assert [from_address(f"2001:db8:0:1::{n}") for n in (1, 2, 3)] == [401, 401, 429]
+    assert from_address("2001:db8:0:2::1") == 401
+
+
+def test_x_forwarded_for_is_ignored_unless_a_proxy_is_trusted(api, settings, fresh_limits):
+    settings.AUTH_FAILURE_RATE_LIMIT = "2/h"
+    guesser = api.as_merchant(WRONG_KEY)
+
+    statuses = [guesser.get("/me", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status for n in range(3)]
+
+    assert statuses == [401, 401, 429]
+
+
+def test_the_limits_are_not_enforced_while_redis_is_unreachable(
+    api, make_merchant, settings, monkeypatch, fresh_limits
+):
+    """Fail open: taking payouts matters more than counting them; and an outage does not slow every request."""
+    import socket
+    import time
+
+    import redis
+    from huey.contrib.djhuey import HUEY
+
+    from payouts.api import throttling
+
+    merchant = make_merchant(credit_paise=10_000)
+    guesser = api.as_merchant(WRONG_KEY)
+    settings.PAYOUT_RATE_LIMIT = settings.READ_RATE_LIMIT = settings.AUTH_FAILURE_RATE_LIMIT = "1/h"
+    # Each budget used up while Redis is there: one more of each would be 429.
+    used = [
+        merchant.api.get("/balance"),
+        merchant.api.create_payout(1_000, merchant.bank_account_id),
+        guesser.get("/me"),  # last: from now on this address gets 429 for any key
+    ]
+    assert [r.status for r in used] == [200, 201, 401]
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    # The client as configured in production, retries included, against a Redis that is gone.
+    monkeypatch.setattr(HUEY.storage, "conn", redis.Redis(port=closed_port, socket_connect_timeout=1))
+    monkeypatch.setattr(throttling, "_redis_paused_until", 0.0)  # restored after the test
+
+    wrong = guesser.get("/me")
+    started = time.monotonic()
+    reads = [merchant.api.get("/balance") for _ in range(2)]
+    reads_took = time.monotonic() - started
+    payout = merchant.api.create_payout(1_000, merchant.bank_account_id)
+
+    assert [r.status for r in [wrong, *reads, payout]] == [401, 200, 200, 201]
+    assert not any("ratelimit" in r.headers for r in [wrong, *reads, payout])
+    assert count("payouts_payout", "merchant_id = %s", [merchant.id]) == 2
+    # The first failure paused the limiters: the reads did not wait for Redis (its retries take seconds).
+    assert reads_took < 1.5
+
+
+def test_the_browser_may_read_the_rate_limit_headers(make_merchant):
+    merchant = make_merchant()
+
+    reply = merchant.api.get("/me", headers={"Origin": django_settings.CORS_ALLOWED_ORIGINS[0]})
+
+    exposed = set(reply.headers["access-control-expose-headers"].lower().split(", "))
+    assert {"ratelimit", "ratelimit-policy", "retry-after", "idempotent-replayed", "x-request-id"} <= exposed
 
 
 def test_a_body_over_the_limit_is_413_and_one_at_the_limit_is_read(make_merchant):
