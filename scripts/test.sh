@@ -27,6 +27,8 @@ run_backend() {
   echo "== ruff"
   .venv/bin/ruff check backend scripts
   .venv/bin/ruff format --check backend scripts
+  echo "== import layers (import-linter)"
+  (cd backend && ../.venv/bin/lint-imports ../pyproject.toml)
   echo "== mypy"
   (cd backend && ../.venv/bin/mypy --config-file ../pyproject.toml payouts config)
   echo "== migrations are up to date"
