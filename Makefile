@@ -34,7 +34,7 @@ test: venv node ## Run every test: lint, migrations check, backend, frontend, en
 test-backend: venv ## Backend tests only (lint, migrations check, pytest)
 	@scripts/test.sh backend
 
-test-frontend: node ## Frontend lint, build and unit tests only
+test-frontend: venv node ## Frontend API types check, lint, build and unit tests only
 	@scripts/test.sh frontend
 
 e2e: venv node ## The browser test against the real API and worker
@@ -47,6 +47,10 @@ lint: venv ## ruff check and format check
 format: venv ## Format the backend code
 	$(VENV)/bin/ruff format backend scripts
 	$(VENV)/bin/ruff check --fix backend scripts
+
+api-types: venv node ## Regenerate the dashboard's API types from the backend's OpenAPI schema
+	@scripts/api_types.sh write
+.PHONY: api-types
 
 bench: venv ## Benchmark: API vs pgbench ceiling, cost growth, worker drain (about 10 minutes)
 	@bench/run.sh

@@ -2,7 +2,7 @@
 # `make test`: every check, against real PostgreSQL and Redis.
 #   scripts/test.sh            all phases
 #   scripts/test.sh backend    ruff, migrations check, pytest
-#   scripts/test.sh frontend   eslint, type-checked build, vitest
+#   scripts/test.sh frontend   API types up to date, eslint, type-checked build, vitest
 #   scripts/test.sh e2e        the dashboard in headless Chromium against the real API and worker
 # DATABASE_URL / REDIS_URL are used when set; otherwise embedded servers are
 # started under .data/test (kept apart from `make run`'s) and stopped at the end.
@@ -38,6 +38,8 @@ run_backend() {
 }
 
 run_frontend() {
+  echo "== frontend: API types match the schema"
+  scripts/api_types.sh check
   echo "== frontend: lint, build, unit tests"
   (cd frontend && npm run --silent lint && npm run --silent build && npm test --silent)
 }

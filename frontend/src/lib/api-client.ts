@@ -10,6 +10,7 @@
  */
 
 import { API_BASE } from '@/config/env';
+import type { ErrorBody } from '@/types/api';
 
 import { parseJsonExact, stringifyJsonExact } from './exact-json';
 
@@ -57,7 +58,8 @@ export function apiUrl(pathOrUrl: string): string {
 
 function errorFromResponse(status: number, statusText: string, text: string): ApiError {
   try {
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
+    // Checked member by member: the body may not be the API's envelope at all.
+    const parsed = JSON.parse(text) as { error?: Partial<Record<keyof ErrorBody, unknown>> };
     const envelope = parsed?.error;
     if (envelope && typeof envelope.code === 'string' && typeof envelope.message === 'string') {
       const field = typeof envelope.field === 'string' ? envelope.field : null;

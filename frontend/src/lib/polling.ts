@@ -9,11 +9,13 @@
  * option refetchIntervalInBackground stays false).
  */
 
+import type { PayoutStatus } from '@/types/api';
+
 export const LIVE_INTERVAL_MS = 1_500;
 export const RECOVERY_INTERVAL_MS = 5_000;
 export const IDLE_INTERVAL_MS = 15_000;
 
-const IN_FLIGHT = new Set(['pending', 'processing']);
+const IN_FLIGHT = new Set<string>(['pending', 'processing'] satisfies PayoutStatus[]);
 
 export function isInFlight(status: string): boolean {
   return IN_FLIGHT.has(status);

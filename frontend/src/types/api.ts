@@ -1,65 +1,46 @@
 /**
- * Shapes of the payout API (CONTRACT.md §2). Money is integer paise; integers
- * beyond 2^53 arrive as bigint (see lib/exact-json).
+ * The payout API's shapes under the names the dashboard uses.
+ *
+ * Every shape comes from api.generated.ts, which `make api-types` writes from
+ * the backend's OpenAPI document (CONTRACT.md §2); `make test` fails when that
+ * file is stale. Nothing here describes a field by hand: a change on the server
+ * reaches the compiler, not a runtime surprise.
+ *
+ * One adjustment, by rule rather than per field: money is integer paise up to
+ * 2^63 - 1, and lib/exact-json reads integers beyond 2^53 as bigint, so every
+ * `*_paise` field is `Paise` (number | bigint) instead of the `number` that an
+ * OpenAPI integer becomes.
  */
 
 import type { Paise } from '@/lib/money';
 
-export type Id = string | number;
+import { payoutStatusValues, type components } from './api.generated';
 
-export interface DemoMerchant {
-  id: Id;
-  name: string;
-  api_key: string;
-}
+type Schemas = components['schemas'];
 
-export interface Balance {
-  available_paise: Paise;
-  held_paise: Paise;
-  currency: string;
-}
+type ExactPaise<T> = T extends readonly (infer Item)[]
+  ? ExactPaise<Item>[]
+  : T extends object
+    ? { [K in keyof T]: K extends `${string}_paise` ? Exclude<T[K], number> | Paise : ExactPaise<T[K]> }
+    : T;
 
-export type LedgerKind = 'payment' | 'payout' | 'reversal';
+export type Balance = ExactPaise<Schemas['Balance']>;
+export type BankAccount = ExactPaise<Schemas['BankAccount']>;
+export type DemoMerchant = ExactPaise<Schemas['DemoMerchant']>;
+export type LedgerEntry = ExactPaise<Schemas['LedgerEntry']>;
+export type LedgerPage = ExactPaise<Schemas['LedgerPage']>;
+export type Payout = ExactPaise<Schemas['Payout']>;
+export type PayoutEvent = ExactPaise<Schemas['PayoutEvent']>;
+export type PayoutPage = ExactPaise<Schemas['PayoutPage']>;
+/** The body of POST /payouts. */
+export type PayoutRequest = ExactPaise<Schemas['PayoutRequestRequest']>;
+/** The `error` member of every error response. */
+export type ErrorBody = Schemas['ErrorBody'];
 
-export interface LedgerEntry {
-  id: Id;
-  kind: LedgerKind;
-  amount_paise: Paise;
-  description: string;
-  payout_id: Id | null;
-  created_at: string;
-}
+/** Every object the API sends has the same kind of id. */
+export type Id = Payout['id'];
+export type PayoutStatus = Payout['status'];
+export type LedgerKind = LedgerEntry['kind'];
 
-export interface Page<T> {
-  results: T[];
-  next: string | null;
-  previous: string | null;
-}
-
-export interface BankAccount {
-  id: Id;
-  holder_name: string;
-  ifsc: string;
-  account_last4: string;
-}
-
-export type PayoutStatus = 'pending' | 'processing' | 'completed' | 'failed';
-
-export interface Payout {
-  id: Id;
-  amount_paise: Paise;
-  bank_account_id: Id;
-  status: PayoutStatus;
-  attempts: number;
-  failure_reason: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface PayoutEvent {
-  from_status: PayoutStatus | null;
-  to_status: PayoutStatus;
-  attempt: number | null;
-  reason: string | null;
-  created_at: string;
-}
+/** Every payout status, in the order of the payout's life. */
+export const PAYOUT_STATUSES: readonly PayoutStatus[] = payoutStatusValues;

@@ -5,7 +5,7 @@ import { cursorFromLink } from '@/lib/pagination';
 import { pollInterval } from '@/lib/polling';
 import { merchantKey } from '@/lib/query-keys';
 import { useSession } from '@/lib/session';
-import type { Id, LedgerEntry, Page } from '@/types/api';
+import type { Id, LedgerPage } from '@/types/api';
 
 export const LEDGER_PAGE_SIZE = 10;
 
@@ -17,8 +17,8 @@ export function getLedgerPage({
   apiKey: string;
   cursor: string | null;
   signal?: AbortSignal;
-}): Promise<Page<LedgerEntry>> {
-  return apiRequest<Page<LedgerEntry>>(`/ledger${cursor ?? `?limit=${LEDGER_PAGE_SIZE}`}`, { apiKey, signal });
+}): Promise<LedgerPage> {
+  return apiRequest<LedgerPage>(`/ledger${cursor ?? `?limit=${LEDGER_PAGE_SIZE}`}`, { apiKey, signal });
 }
 
 export function ledgerQueryKey(merchantId: Id) {

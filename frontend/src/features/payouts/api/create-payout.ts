@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { apiRequest } from '@/lib/api-client';
 import { merchantKey } from '@/lib/query-keys';
 import { useSession } from '@/lib/session';
-import type { Payout } from '@/types/api';
+import type { Payout, PayoutRequest } from '@/types/api';
 
 import { createPayoutSubmitter, type PayoutIntent } from '../lib/idempotent-submit';
 
@@ -16,12 +16,13 @@ export interface CreatePayoutRequest {
 }
 
 export function createPayout({ apiKey, idempotencyKey, intent, fetch }: CreatePayoutRequest): Promise<Payout> {
+  const body: PayoutRequest = { amount_paise: intent.amountPaise, bank_account_id: intent.bankAccountId };
   return apiRequest<Payout>('/payouts', {
     apiKey,
     method: 'POST',
     headers: { 'Idempotency-Key': idempotencyKey },
     // amount_paise goes out as a JSON integer, exact even beyond 2^53.
-    body: { amount_paise: intent.amountPaise, bank_account_id: intent.bankAccountId },
+    body,
     fetch,
   });
 }

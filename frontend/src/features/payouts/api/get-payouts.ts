@@ -4,13 +4,11 @@ import { apiRequest } from '@/lib/api-client';
 import { payoutsPollInterval } from '@/lib/polling';
 import { merchantKey } from '@/lib/query-keys';
 import { useSession } from '@/lib/session';
-import type { Id, Page, Payout, PayoutStatus } from '@/types/api';
+import { PAYOUT_STATUSES, type Id, type PayoutPage } from '@/types/api';
 
 export const PAYOUTS_PAGE_SIZE = 20;
 
-export const PAYOUT_STATUS_FILTERS = ['all', 'pending', 'processing', 'completed', 'failed'] as const satisfies ReadonlyArray<
-  PayoutStatus | 'all'
->;
+export const PAYOUT_STATUS_FILTERS = ['all', ...PAYOUT_STATUSES] as const;
 export type PayoutStatusFilter = (typeof PAYOUT_STATUS_FILTERS)[number];
 
 /**
@@ -40,8 +38,8 @@ export function getPayouts({
   apiKey: string;
   page: PayoutsPage;
   signal?: AbortSignal;
-}): Promise<Page<Payout>> {
-  return apiRequest<Page<Payout>>(payoutsPath(page), { apiKey, signal });
+}): Promise<PayoutPage> {
+  return apiRequest<PayoutPage>(payoutsPath(page), { apiKey, signal });
 }
 
 export function payoutsQueryKey(merchantId: Id, { status, cursor }: PayoutsPage = NEWEST_PAYOUTS) {

@@ -16,7 +16,7 @@ const accounts: BankAccount[] = [
 ];
 
 const created: Payout = {
-  id: 'c3b7a0b2-0d8e-4d7e-9f0a-2a9d4a0e6f11',
+  id: 41,
   amount_paise: 150050,
   bank_account_id: 8,
   status: 'pending',

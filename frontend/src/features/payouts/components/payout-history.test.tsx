@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { json, renderWithProviders, stubApi, type RecordedRequest } from '@/testing/test-utils';
-import type { Page, Payout, PayoutEvent } from '@/types/api';
+import type { Payout, PayoutEvent, PayoutPage } from '@/types/api';
 
 import { PayoutHistory } from './payout-history';
 
@@ -24,12 +24,12 @@ function payout(overrides: Partial<Payout>): Payout {
 function page(
   results: Payout[],
   { next = null, previous = null }: { next?: string | null; previous?: string | null } = {},
-): Page<Payout> {
+): PayoutPage {
   return { results, next, previous };
 }
 
 function event(from: PayoutEvent['from_status'], to: PayoutEvent['to_status'], second: number): PayoutEvent {
-  return { from_status: from, to_status: to, attempt: 1, reason: null, created_at: `2025-01-01T10:00:0${second}Z` };
+  return { from_status: from, to_status: to, attempt: 1, reason: 'status changed', created_at: `2025-01-01T10:00:0${second}Z` };
 }
 
 const query = (request: RecordedRequest) => new URLSearchParams(request.path.split('?')[1] ?? '');
@@ -74,7 +74,7 @@ describe('PayoutHistory', () => {
       'GET /payouts': () => json(200, { results: [payout({ id: 5, status: 'completed', attempts: 1 })], next: null, previous: null }),
       'GET /payouts/5/events': () =>
         json(200, [
-          { from_status: 'pending', to_status: 'processing', attempt: 1, reason: null, created_at: '2025-01-01T10:00:01Z' },
+          { from_status: 'pending', to_status: 'processing', attempt: 1, reason: 'attempt 1 sent to the bank', created_at: '2025-01-01T10:00:01Z' },
           { from_status: 'processing', to_status: 'completed', attempt: 1, reason: 'Bank confirmed', created_at: '2025-01-01T10:00:02Z' },
         ]),
     });

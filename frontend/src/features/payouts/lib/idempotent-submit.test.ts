@@ -225,8 +225,8 @@ describe('payout submitter', () => {
     const { fetch, calls } = fakeFetch(() => jsonResponse(201, payout));
     const { submitter } = submitterOver(fetch);
 
-    await submitter.submit({ amountPaise: 9223372036854775807n, bankAccountId: 'ba_9' });
+    await submitter.submit({ amountPaise: 9223372036854775807n, bankAccountId: 9 });
 
-    expect(calls[0]!.body).toBe('{"amount_paise":9223372036854775807,"bank_account_id":"ba_9"}');
+    expect(calls[0]!.body).toBe('{"amount_paise":9223372036854775807,"bank_account_id":9}');
   });
 });
