@@ -330,14 +330,13 @@ def payout_apply_answer(
         why = reason or failure_reason
     with transaction.atomic(durable=True):
         merchant_lock(merchant_id=merchant_id)
-        applied = _finish(
-            payout_id,
-            status,
-            reason=why,
-            failure_reason=failure_reason if status == Status.FAILED else None,
-            answer=answer,
-            now=now,
-        )
+        if status == Status.COMPLETED:
+            applied = payout_complete(payout_id=payout_id, answer=answer, reason=why, now=now)
+        else:
+            assert failure_reason is not None
+            applied = payout_fail(
+                payout_id=payout_id, answer=answer, reason=why, failure_reason=failure_reason, now=now
+            )
         if not applied:
             _record_if_contradicting(payout_id, answer)
     return applied
@@ -586,6 +585,27 @@ WITH clock AS (
 )
 SELECT count(*) FROM finished
 """
+
+
+def payout_complete(*, payout_id: int, answer: bank.Answer, reason: str, now: datetime | None = None) -> bool:
+    """processing -> completed: the hold is released (the money left with the bank). Caller holds the merchant lock.
+
+    Returns False, changing nothing, unless the payout is processing and the
+    bank's answer (amount, account) matches it.
+    """
+    return _finish(payout_id, Status.COMPLETED, reason=reason, failure_reason=None, answer=answer, now=now)
+
+
+def payout_fail(
+    *, payout_id: int, answer: bank.Answer, reason: str, failure_reason: str, now: datetime | None = None
+) -> bool:
+    """processing -> failed: the reversal returns the funds to available. Caller holds the merchant lock.
+
+    Only for a bank that said it will never pay (declined, or cancelled at our
+    request): never for silence. Returns False, changing nothing, unless the
+    payout is processing and the answer matches it.
+    """
+    return _finish(payout_id, Status.FAILED, reason=reason, failure_reason=failure_reason, answer=answer, now=now)
 
 
 def _finish(
