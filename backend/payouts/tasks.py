@@ -148,22 +148,31 @@ def _release_sweep_lock(token: str) -> None:
         logger.warning("could not release the sweep lock; it expires by itself", exc_info=True)
 
 
+def sweep_round(token: str) -> str:
+    """One round of the sweeper: sweep if this consumer holds the lease. Returns the token for the next round.
+
+    A sweeper that cannot reach PostgreSQL gives the lease up at once (and
+    takes a new token), so a consumer that can reach it leads instead.
+    """
+    try:
+        if _hold_sweep_lock(token):
+            try:
+                sweep_once()
+            except DatabaseError:
+                logger.exception("sweep failed on the database; giving up the sweep lock")
+                _release_sweep_lock(token)
+                return uuid.uuid4().hex
+    except Exception:  # Redis away: try again next round
+        logger.exception("sweep failed; trying again in %ss", SWEEP_EVERY_SECONDS)
+    finally:
+        close_old_connections()
+    return token
+
+
 def _sweep_forever() -> None:
     token = uuid.uuid4().hex
     while True:
-        try:
-            if _hold_sweep_lock(token):
-                try:
-                    sweep_once()
-                except DatabaseError:
-                    # This consumer cannot reach PostgreSQL: let another one lead.
-                    logger.exception("sweep failed on the database; giving up the sweep lock")
-                    _release_sweep_lock(token)
-                    token = uuid.uuid4().hex
-        except Exception:  # Redis away: try again next round
-            logger.exception("sweep failed; trying again in %ss", SWEEP_EVERY_SECONDS)
-        finally:
-            close_old_connections()
+        token = sweep_round(token)
         time.sleep(SWEEP_EVERY_SECONDS)
 
 

@@ -477,3 +477,31 @@ def test_the_sweep_finds_a_lost_payout_behind_a_thousand_not_yet_due(make_mercha
     soon = services.db_now() + timedelta(seconds=21)
 
     assert services.payouts_needing_work(now=soon) == [services.SweepItem(lost, "attempt", 1)]
+
+
+def test_a_sweeper_whose_database_fails_gives_up_its_lease(payout, settings, monkeypatch):
+    from django.db import OperationalError
+    from huey.contrib.djhuey import HUEY
+
+    from payouts import tasks
+
+    settings.PAYOUT_SWEEP_GRACE_SECONDS = 0
+    HUEY.flush()
+    HUEY.storage.conn.delete(tasks.SWEEP_LOCK_KEY)
+    ours = "sweeper-a"
+    assert tasks.sweep_round(ours) == ours  # leads and sweeps
+    assert HUEY.storage.conn.get(tasks.SWEEP_LOCK_KEY) == ours.encode()
+
+    def database_gone(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "payouts_needing_work", database_gone)
+    next_token = tasks.sweep_round(ours)
+
+    assert next_token != ours
+    assert HUEY.storage.conn.get(tasks.SWEEP_LOCK_KEY) is None  # free for a sweeper that can reach PostgreSQL
+    monkeypatch.undo()
+    assert tasks.sweep_round("sweeper-b") == "sweeper-b"
+    assert HUEY.storage.conn.get(tasks.SWEEP_LOCK_KEY) == b"sweeper-b"
+    HUEY.storage.conn.delete(tasks.SWEEP_LOCK_KEY)
+    HUEY.flush()
