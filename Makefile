@@ -7,15 +7,16 @@ export API_PORT ?= 8000
 export WEB_PORT ?= 5173
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-backend test-frontend lint format e2e bench chaos services-down clean
+.PHONY: help run test test-backend test-frontend lint format e2e bench chaos lock services-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Installed from the locks only, every file checked against its hash (`make lock` refreshes them).
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@touch $@
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
@@ -57,6 +58,22 @@ bench: venv ## Benchmark: API vs pgbench ceiling, cost growth, worker drain (abo
 
 chaos: venv ## Chaos soak: kills API and worker processes and restarts Redis under load
 	@$(PY) scripts/chaos.py
+
+# uv resolves for every platform and Python 3.11+ (--universal), with the hashes
+# of every file of each pinned release. The dev and bench locks are constrained
+# by the runtime lock, so tests and the benchmark run exactly what the image runs.
+UV_VERSION := 0.13.9
+UV := .data/tools/uv-$(UV_VERSION)/bin/uv
+UV_COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
+
+$(UV):
+	$(PYTHON) -m venv $(dir $(@D))
+	$(dir $(@D))bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+lock: $(UV) ## Refresh requirements.lock, requirements-dev.lock and bench/requirements.lock from requirements*.txt
+	$(UV_COMPILE) --upgrade requirements.txt -o requirements.lock
+	$(UV_COMPILE) --upgrade requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(UV_COMPILE) --upgrade bench/requirements.txt -c requirements-dev.lock -o bench/requirements.lock
 
 services-down: venv ## Stop the embedded PostgreSQL and Redis (data under .data/ is kept)
 	$(PY) backend/config/embedded.py down

@@ -26,10 +26,10 @@ if ! command -v wrk >/dev/null; then
   fi
 fi
 
-# Bench-only Python packages (the chart), installed once per change of the list.
+# Bench-only Python packages (the chart), from their lock, installed once per change of it.
 stamp=.venv/.bench-installed
-if [ ! -f "$stamp" ] || [ bench/requirements.txt -nt "$stamp" ]; then
-  .venv/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+if [ ! -f "$stamp" ] || [ bench/requirements.lock -nt "$stamp" ]; then
+  .venv/bin/pip install --quiet --disable-pip-version-check --require-hashes -r bench/requirements.lock
   touch "$stamp"
 fi
 

@@ -3,9 +3,15 @@
 # Starts its own stack on free ports against a fresh database `<name>_e2e` on
 # the configured server (DATABASE_URL / REDIS_URL must be set: scripts/test.sh
 # does it), runs frontend/e2e/dashboard.e2e.mjs, then checks the ledger.
+# Finds or installs the browser first: scripts/browser.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="$PWD/.venv/bin/python"
+
+# The browser: CHROME_PATH, else one on the machine, else one installed now
+# (scripts/browser.sh says which, and what it installs).
+CHROMIUM_PATH=$(scripts/browser.sh)
+export CHROMIUM_PATH
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 API=$(free_port)
