@@ -71,10 +71,15 @@ say "no Chromium or Chrome on this machine (set CHROME_PATH to use one elsewhere
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   say "installing Debian's chromium: apt-get update && apt-get install -y --no-install-recommends chromium"
   export DEBIAN_FRONTEND=noninteractive
-  if apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends chromium >&2; then
+  log=$(mktemp)
+  if apt-get update -qq >"$log" 2>&1 && apt-get install -y -qq --no-install-recommends chromium >>"$log" 2>&1; then
+    rm -f "$log"
     for path in /usr/bin/chromium "$(command -v chromium 2>/dev/null || true)"; do
       if works "$path"; then found "$path"; fi
     done
+  else
+    tail -n 20 "$log" >&2
+    rm -f "$log"
   fi
   say "apt-get could not install a working chromium; trying Playwright's installer"
 fi
