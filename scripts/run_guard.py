@@ -17,12 +17,15 @@ run_guard.py watch DIR PARENT
 
 run_guard.py stop DIR [--except NAME ...] [--grace SECONDS] [--previous]
     Stops every process recorded in DIR that is still the one recorded (same
-    pid and start time), and every process it started: SIGTERM (and SIGCONT)
-    to each, then SIGKILL to whatever is left after the grace period. On Linux
+    pid and start time), and every process it started: SIGTERM to the
+    recorded ones and to orphans, SIGCONT to all (should any be stopped),
+    then SIGKILL to whatever is left after the grace period (3 s). On Linux
     "every process it started" also covers orphans: any process in the run's
     session whose environment carries the run's PAYOUTS_RUN_ID. Never stops
     itself or its own ancestors, so run.sh may call it to stop its children,
-    and a new run.sh to stop whatever a previous run left.
+    and a new run.sh to stop whatever a previous run left (--previous: says
+    so; without it, it ignores Ctrl-C, so that a second one cannot cut a
+    stop short).
 
 Each pid file is one JSON object: {"pid", "start", "sid", "run_id", "name"}.
 Standard library only: it runs before and after anything else is installed.
@@ -295,8 +298,6 @@ def main(argv: list[str]) -> int:
         watch(Path(argv[2]), int(argv[3]))
         return 0
     if len(argv) >= 3 and argv[1] == "stop":
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut a stop short
         keep: set[str] = set()
         grace, previous = 3.0, False
         rest = argv[3:]
@@ -311,6 +312,11 @@ def main(argv: list[str]) -> int:
             else:
                 break
         else:
+            if not previous:
+                # Stopping this run: a second Ctrl-C must not cut the stop short. (Stopping
+                # a previous run, before this one starts, Ctrl-C ends it like the rest.)
+                for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(signum, signal.SIG_IGN)
             stop(Path(argv[2]), keep=keep, grace=grace, previous=previous)
             return 0
     print(__doc__, file=sys.stderr)

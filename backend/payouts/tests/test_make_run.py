@@ -221,16 +221,26 @@ class MakeRun:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert not self.exited(), f"make run exited\n{self.log()}"
-            pid_dir = Path(self.env["RUN_PID_DIR"])
             if (
-                self.answers(self.api_port, "/api/v1/health") == 200
+                self.recorded_here("api", "worker", "web", "watchdog")
+                and self.answers(self.api_port, "/api/v1/health") == 200
                 and self.answers(self.web_port, "/") == 200
-                and all((pid_dir / f"{name}.pid").exists() for name in ("api", "worker", "web", "watchdog"))
             ):
                 self.started = self.marked()
                 return
             time.sleep(0.2)
         pytest.fail(f"make run did not serve within {timeout}s\n{self.log()}")
+
+    def recorded_here(self, *names: str) -> bool:
+        """Whether each pid file names a process of this run (not of a previous one)."""
+        mine = self.marked()
+        for name in names:
+            try:
+                if self.recorded(name) not in mine:
+                    return False
+            except (OSError, ValueError):
+                return False
+        return True
 
     def recorded(self, name: str) -> int:
         return json.loads((Path(self.env["RUN_PID_DIR"]) / f"{name}.pid").read_text())["pid"]
@@ -272,9 +282,10 @@ class MakeRun:
                 os.close(self.master)
         self.reap()
 
-    def log(self) -> str:
+    def log(self, *, whole: bool = False) -> str:
         with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")[-5000:]
+            text = self.log_path.read_text(errors="replace")
+            return text if whole else text[-5000:]
         return ""
 
 
@@ -301,7 +312,7 @@ def test_a_signal_to_the_group_stops_everything(make_run, signum):
     sent = run.signal_group(signum)
 
     run.assert_nothing_left(since=sent)
-    assert "stopping..." in run.log()
+    assert "stopping..." in run.log(whole=True), run.log()
 
 
 def test_closing_the_terminal_stops_everything(make_run):
@@ -324,7 +335,7 @@ def test_sigkill_to_the_group_leaves_nothing_and_the_next_run_starts_cleanly(mak
     # The same ports and pid files: the next run finds nothing of the first one running.
     second = make_run(ports=ports)
     assert second.recorded("api") != recorded_api
-    assert "a previous make run left" not in second.log(), second.log()
+    assert "a previous make run left" not in second.log(whole=True), second.log()
     sent = second.signal_group(signal.SIGINT)
     second.assert_nothing_left(since=sent)
 
@@ -349,6 +360,19 @@ def test_a_new_run_stops_what_a_previous_run_left(make_run):
     second = make_run(ports=ports)  # gunicorn and vite would find their ports taken
 
     assert not first.marked(), f"left by the first run:\n{first.describe(first.marked())}"
-    assert "a previous make run left api (pid" in second.log(), second.log()
+    assert "a previous make run left api (pid" in second.log(whole=True), second.log()
     sent = second.signal_group(signal.SIGTERM)
+    second.assert_nothing_left(since=sent)
+
+
+def test_a_new_run_stops_a_run_still_running_from_the_same_checkout(make_run):
+    first = make_run()
+    ports = (first.api_port, first.web_port)
+
+    second = make_run(ports=ports)
+
+    assert "a previous make run left run (pid" in second.log(whole=True), second.log()
+    assert not first.marked(), f"left by the first run:\n{first.describe(first.marked())}"
+    assert "stopping..." in first.log(whole=True), first.log()  # the first one stopped as on Ctrl-C
+    sent = second.signal_group(signal.SIGINT)
     second.assert_nothing_left(since=sent)
