@@ -62,18 +62,21 @@ chaos: venv ## Chaos soak: kills API and worker processes and restarts Redis und
 # uv resolves for every platform and Python 3.11+ (--universal), with the hashes
 # of every file of each pinned release. The dev and bench locks are constrained
 # by the runtime lock, so tests and the benchmark run exactly what the image runs.
+# `make lock` keeps the pins that still fit the ranges; `make lock UPGRADE=1`
+# takes the newest release within them.
 UV_VERSION := 0.13.9
 UV := .data/tools/uv-$(UV_VERSION)/bin/uv
-UV_COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
+UV_COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
 $(UV):
 	$(PYTHON) -m venv $(dir $(@D))
 	$(dir $(@D))bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-lock: $(UV) ## Refresh requirements.lock, requirements-dev.lock and bench/requirements.lock from requirements*.txt
-	$(UV_COMPILE) --upgrade requirements.txt -o requirements.lock
-	$(UV_COMPILE) --upgrade requirements-dev.txt -c requirements.lock -o requirements-dev.lock
-	$(UV_COMPILE) --upgrade bench/requirements.txt -c requirements-dev.lock -o bench/requirements.lock
+lock: $(UV) ## Refresh requirements.lock, requirements-dev.lock, bench/requirements.lock (UPGRADE=1: newest in range)
+	$(UV_COMPILE) requirements.txt -o requirements.lock
+	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(UV_COMPILE) bench/requirements.txt -c requirements-dev.lock -o bench/requirements.lock
 
 services-down: venv ## Stop the embedded PostgreSQL and Redis (data under .data/ is kept)
 	$(PY) backend/config/embedded.py down
