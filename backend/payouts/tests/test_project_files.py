@@ -17,8 +17,13 @@ REPO = Path(__file__).resolve().parents[3]
 
 # --- .env.example --------------------------------------------------------------------------
 
-PYTHON_READERS = ["backend/config/settings.py", "backend/config/embedded.py", "backend/config/gunicorn_conf.py"]
-PYTHON_READERS += ["backend/healthcheck.py"]
+# The backend's own code (settings, the embedded servers, gunicorn's config, the
+# health check, management commands), and the scripts that start it.
+PYTHON_READERS = sorted(
+    str(path.relative_to(REPO))
+    for path in (REPO / "backend").rglob("*.py")
+    if not {"tests", "migrations"} & set(path.relative_to(REPO).parts)
+)
 SHELL_READERS = ["backend/start.sh", "scripts/run.sh"]
 # os.environ.get("X"  os.environ["X"]  os.getenv("X"  env_int("X"  env_bool("X"  env_list("X"
 PYTHON_READ = re.compile(
