@@ -68,6 +68,7 @@ def database_url():
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'DROP ROLE IF EXISTS "{name}_app"')  # run.sh's application role (app_role)
         admin.close()
 
 
