@@ -34,6 +34,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from payouts.tests.conftest import _OWNER
+
 REPO = Path(__file__).resolve().parents[3]
 LEFT_WITHIN_SECONDS = 5
 
@@ -51,17 +53,20 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def database_url():
+def database_url(django_db_setup):
+    """A scratch database, as the test server's owner (a superuser): make run
+    migrates with it and runs the API and the worker as `<name>_app`, as in development."""
     db = settings.DATABASES["default"]
-    server = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"] or None}
-    if db["PASSWORD"]:
-        server["password"] = db["PASSWORD"]
+    user, password = _OWNER["USER"] or "", _OWNER["PASSWORD"] or ""
+    server = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": user or None}
+    if password:
+        server["password"] = password
     name = f"make_run_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(dbname="postgres", **server)
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
-    credentials = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    credentials = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
     location = quote(db["HOST"] or "", safe="") + (f":{db['PORT']}" if db["PORT"] else "")
     try:
         yield f"postgres://{credentials}@{location}/{name}"
