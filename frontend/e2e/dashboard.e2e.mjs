@@ -16,7 +16,7 @@
  *      (desktop and mobile, the confirm step and the paged history included).
  *
  * Env: E2E_WEB_URL (http://127.0.0.1:5173), E2E_API_URL (http://127.0.0.1:8000),
- * CHROMIUM_PATH (/usr/bin/chromium), E2E_TERMINAL_TIMEOUT_MS (90000).
+ * CHROME_PATH or CHROMIUM_PATH (scripts/browser.sh finds one; else /usr/bin/chromium), E2E_TERMINAL_TIMEOUT_MS (90000).
  * Exits non-zero with the reason on any failure.
  */
 
@@ -29,7 +29,7 @@ import { chromium } from 'playwright-core';
 
 const WEB_URL = (process.env.E2E_WEB_URL ?? 'http://127.0.0.1:5173').replace(/\/+$/, '');
 const API_URL = (process.env.E2E_API_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_PATH = process.env.CHROME_PATH || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const TERMINAL_TIMEOUT_MS = Number(process.env.E2E_TERMINAL_TIMEOUT_MS ?? 90_000);
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const PAYOUT_PAISE = 100n;
