@@ -177,21 +177,21 @@ LOCK_MERCHANT = "SELECT id FROM payouts_merchant WHERE id = %s FOR NO KEY UPDATE
 # --- 1. a request that reaches the bank after the engine gave up -------------------
 
 
-@pytest.mark.parametrize("max_attempts", [1, 3])
+@pytest.mark.parametrize(("max_attempts", "delay"), [(1, 6), (3, 14), (3, 5)])
 def test_a_request_that_reaches_the_bank_late_is_never_both_refunded_and_paid(
-    make_merchant, clean_queue, processes, max_attempts
+    make_merchant, clean_queue, processes, max_attempts, delay
 ):
-    """Every attempt's request reaches the bank 6 s after it was sent; the engine gives up after 1 s.
+    """Every attempt's request reaches the bank `delay` s after it was sent; the sender gives up after 1 s.
 
-    With one attempt, the attempt is stuck at 2 s, before its request lands.
-    Before this change the engine then failed the payout and returned its
-    funds, and 4 s later the bank settled the late request: the merchant was
-    refunded AND paid (check_ledger reported a failed payout settled at the
-    bank). This test would have caught it. Now the engine asks the bank to
-    cancel the reference first: the bank confirms, refuses the late request,
-    and only then is the payout failed. With three attempts, the first request
-    lands while the engine is still retrying, and the bank inquiry after the
-    last attempt finds it settled: the payout completes.
+    With one attempt of 2 s (or three, stuck at about 2, 5 and 9-10 s with the
+    backoff), the last attempt is stuck before the first request lands. An
+    engine that trusted silence failed the payout and returned its funds
+    there, and the bank settled the late request seconds later: the merchant
+    was refunded AND paid, and check_ledger saw nothing wrong. Now the engine
+    asks the bank to cancel the reference first: the bank confirms, refuses
+    the late requests, and only then is the payout failed. With three attempts
+    and a 5 s delay, the first request lands while the engine is still
+    retrying, and the inquiry finds it settled: the payout completes.
     """
     merchant = make_merchant(credit_paise=100_000)
     processes.consumer(
@@ -200,7 +200,7 @@ def test_a_request_that_reaches_the_bank_late_is_never_both_refunded_and_paid(
         PAYOUT_SWEEP_GRACE_SECONDS="2",
         PAYOUT_RETRY_BACKOFF_SECONDS="1",
         BANK_SIMULATOR_OUTCOME="success",
-        BANK_SIMULATOR_ACCEPT_DELAY_SECONDS="6",
+        BANK_SIMULATOR_ACCEPT_DELAY_SECONDS=str(delay),
         BANK_REQUEST_TIMEOUT_SECONDS="1",
     )
     reply = merchant.api.create_payout(60_000, merchant.bank_account_id)
@@ -215,7 +215,7 @@ def test_a_request_that_reaches_the_bank_late_is_never_both_refunded_and_paid(
         transfer = SimulatedTransfer.objects.filter(reference=payout.reference).first()
         return transfer is not None and transfer.requests >= payout.attempts
 
-    assert wait_until(settled_down, timeout=40), processes.output()
+    assert wait_until(settled_down, timeout=60), processes.output()
     time.sleep(1)  # a late answer, if the engine mishandled one, would show by now
 
     payout = Payout.objects.get(pk=payout_id)
