@@ -241,7 +241,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # Health probes from the platform and the image's HEALTHCHECK speak plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health(/live|/ready)?/?$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -273,6 +273,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PayoutStatus": ["pending", "processing", "completed", "failed"],
         "DependencyState": ["ok", "unavailable"],
+        "WorkerState": ["ok", "stale"],
+        "Ok": ["ok"],
     },
 }
 

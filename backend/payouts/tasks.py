@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 SWEEP_EVERY_SECONDS = 5
 SWEEP_MAX_BACKLOG = 100
 SWEEP_LOCK_KEY = f"{HUEY.name}:payout-sweep-lock"
+# Written by every sweep; /health says the worker is stale once it is older than three sweeps.
+WORKER_HEARTBEAT_KEY = f"{HUEY.name}:worker-heartbeat"
 
 
 @db_task()
@@ -138,6 +140,11 @@ def _hold_sweep_lock(token: str) -> bool:
     return False
 
 
+def worker_is_fresh() -> bool:
+    """Whether some consumer has swept within the last three sweep intervals."""
+    return bool(HUEY.storage.conn.exists(WORKER_HEARTBEAT_KEY))
+
+
 def _release_sweep_lock(token: str) -> None:
     """Give the lease up (only if still ours), so a sweeper that can reach the database takes over."""
     try:
@@ -158,6 +165,7 @@ def sweep_round(token: str) -> str:
         if _hold_sweep_lock(token):
             try:
                 sweep_once()
+                HUEY.storage.conn.set(WORKER_HEARTBEAT_KEY, str(time.time()), ex=3 * SWEEP_EVERY_SECONDS)
             except DatabaseError:
                 logger.exception("sweep failed on the database; giving up the sweep lock")
                 _release_sweep_lock(token)

@@ -105,8 +105,15 @@ Health = inline_serializer(
     {
         "database": serializers.ChoiceField(["ok", "unavailable"]),
         "redis": serializers.ChoiceField(["ok", "unavailable"]),
+        "worker": serializers.ChoiceField(
+            ["ok", "stale"], help_text="stale: no worker has swept for three sweep intervals (15 s)"
+        ),
     },
 )
+
+Live = inline_serializer("Live", {"status": serializers.ChoiceField(["ok"])})
+
+Ready = inline_serializer("Ready", {"database": serializers.ChoiceField(["ok"])})
 
 DemoMerchant = inline_serializer(
     "DemoMerchant",

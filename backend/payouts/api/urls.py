@@ -5,6 +5,8 @@ from payouts.api import docs, views
 
 _routes = [
     ("health", views.HealthView, "health"),
+    ("health/live", views.LiveView, "health-live"),
+    ("health/ready", views.ReadyView, "health-ready"),
     ("me", views.MeView, "me"),
     ("balance", views.BalanceView, "balance"),
     ("ledger", views.LedgerView, "ledger"),

@@ -32,28 +32,62 @@ from payouts.representations import (
 logger = logging.getLogger(__name__)
 
 
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        logger.warning("health: database unavailable", exc_info=True)
+        return False
+
+
 class HealthView(APIView):
+    """Both dependencies, and whether a worker has swept lately (which never changes the status code)."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
     @extend_schema(**schema.operation({200: schema.Health}, "dependency_unavailable", authenticated=False), auth=[])
     def get(self, request):
-        parts = {"database": "ok", "redis": "ok"}
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-        except Exception:
-            logger.warning("health: database unavailable", exc_info=True)
-            parts["database"] = "unavailable"
+        parts = {"database": "ok" if _database_answers() else "unavailable", "redis": "ok"}
+        worker = "stale"
         try:
             HUEY.storage.conn.ping()
+            worker = "ok" if tasks.worker_is_fresh() else "stale"
         except Exception:
             logger.warning("health: redis unavailable", exc_info=True)
             parts["redis"] = "unavailable"
         down = [name for name, state in parts.items() if state != "ok"]
         if not down:
-            return Response(parts)
+            return Response(parts | {"worker": worker})
         body = envelope("dependency_unavailable", f"Unavailable: {', '.join(down)}.", down[0]) | parts
+        return Response(body | {"worker": worker}, status=503)
+
+
+class LiveView(APIView):
+    """Liveness: 200 while the process serves requests. Touches no dependency."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(**schema.operation({200: schema.Live}, authenticated=False), auth=[])
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+class ReadyView(APIView):
+    """Readiness: 200 when the database answers. Redis down does not make the API unready:
+    payouts are still taken (the sweep enqueues them later)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(**schema.operation({200: schema.Ready}, "dependency_unavailable", authenticated=False), auth=[])
+    def get(self, request):
+        if _database_answers():
+            return Response({"database": "ok"})
+        body = envelope("dependency_unavailable", "Unavailable: database.", "database") | {"database": "unavailable"}
         return Response(body, status=503)
 
 

@@ -20,11 +20,70 @@ def test_an_unknown_path_is_404_in_the_envelope(api, path):
     assert reply.error_code == "not_found"
 
 
-def test_health_names_both_dependencies(api):
+def test_health_names_both_dependencies_and_a_stale_worker(api):
+    from huey.contrib.djhuey import HUEY
+
+    from payouts import tasks
+
+    HUEY.storage.conn.delete(tasks.WORKER_HEARTBEAT_KEY)
+
     reply = api.get("/health")
 
-    assert reply.status == 200
-    assert reply.json == {"database": "ok", "redis": "ok"}
+    assert reply.status == 200  # a stale worker never changes the status code
+    assert reply.json == {"database": "ok", "redis": "ok", "worker": "stale"}
+
+
+def test_health_says_the_worker_is_ok_after_a_sweep_and_stale_three_sweeps_later(api, settings):
+    from huey.contrib.djhuey import HUEY
+
+    from payouts import tasks
+
+    HUEY.storage.conn.delete(tasks.SWEEP_LOCK_KEY)
+    tasks.sweep_round("health-test")
+    assert api.get("/health").json["worker"] == "ok"
+    assert 0 < HUEY.storage.conn.ttl(tasks.WORKER_HEARTBEAT_KEY) <= 3 * tasks.SWEEP_EVERY_SECONDS
+
+    HUEY.storage.conn.delete(tasks.WORKER_HEARTBEAT_KEY)  # what the expiry does three intervals on
+    assert api.get("/health").json["worker"] == "stale"
+    HUEY.storage.conn.delete(tasks.SWEEP_LOCK_KEY)
+
+
+def test_liveness_touches_no_dependency(api, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    def no_database(*args, **kwargs):
+        raise AssertionError("liveness must not query the database")
+
+    monkeypatch.setattr(CursorWrapper, "execute", no_database)
+
+    reply = api.get("/health/live")
+
+    assert (reply.status, reply.json) == (200, {"status": "ok"})
+
+
+def test_readiness_is_the_database_only_redis_down_keeps_the_api_ready(api, monkeypatch):
+    import redis
+    from huey.contrib.djhuey import HUEY
+
+    def down():
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(HUEY.storage.conn, "ping", down)
+
+    assert (api.get("/health/ready").status, api.get("/health/ready").json) == (200, {"database": "ok"})
+    assert api.get("/health").status == 503
+
+
+def test_readiness_answers_503_when_the_database_does_not(api, monkeypatch):
+    from payouts.api import views
+
+    monkeypatch.setattr(views, "_database_answers", lambda: False)
+
+    reply = api.get("/health/ready")
+
+    assert reply.status == 503
+    assert reply.json["error"]["code"] == "dependency_unavailable"
+    assert (reply.json["error"]["field"], reply.json["database"]) == ("database", "unavailable")
 
 
 def test_health_answers_503_naming_redis_when_it_is_down(api, monkeypatch):

@@ -133,6 +133,8 @@ _LISTS = ["invalid_limit", "invalid_cursor"]
 # Every status each operation can answer, and the error codes behind each: no more, no fewer.
 OPERATIONS = {
     ("get", "/api/v1/health"): {200: [], 406: ["not_acceptable"], 503: ["dependency_unavailable"]},
+    ("get", "/api/v1/health/live"): {200: [], 406: ["not_acceptable"]},
+    ("get", "/api/v1/health/ready"): {200: [], 406: ["not_acceptable"], 503: ["dependency_unavailable"]},
     ("get", "/api/v1/demo/merchants"): {200: [], 404: ["not_found"], 406: ["not_acceptable"]},
     ("get", "/api/v1/me"): {200: [], **_AUTHENTICATED},
     ("get", "/api/v1/balance"): {200: [], **_AUTHENTICATED},

@@ -30,7 +30,15 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 # The only routes anyone may call without a key. A new route is authenticated
 # unless it is added here on purpose.
-PUBLIC_ROUTES = {"health", "demo/merchants", "schema", "docs", "docs/redoc.standalone.js"}
+PUBLIC_ROUTES = {
+    "health",
+    "health/live",
+    "health/ready",
+    "demo/merchants",
+    "schema",
+    "docs",
+    "docs/redoc.standalone.js",
+}
 
 
 def routes() -> list[tuple[str, str]]:

@@ -76,7 +76,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description Both dependencies, and whether a worker has swept lately (which never changes the status code). */
         get: operations["health_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Liveness: 200 while the process serves requests. Touches no dependency. */
+        get: operations["health_live_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Readiness: 200 when the database answers. Redis down does not make the API unready:
+         *     payouts are still taken (the sweep enqueues them later).
+         */
+        get: operations["health_ready_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -243,6 +281,13 @@ export interface components {
         Health: {
             database: components["schemas"]["DependencyState"];
             redis: components["schemas"]["DependencyState"];
+            /**
+             * @description stale: no worker has swept for three sweep intervals (15 s)
+             *
+             *     * `ok` - ok
+             *     * `stale` - stale
+             */
+            worker: components["schemas"]["WorkerState"];
         };
         /**
          * @description * `payment` - payment
@@ -267,12 +312,20 @@ export interface components {
             /** Format: uri */
             previous: string | null;
         };
+        Live: {
+            status: components["schemas"]["Ok"];
+        };
         Me: {
             id: number;
             name: string;
         };
         /** @enum {unknown} */
         NullEnum: null;
+        /**
+         * @description * `ok` - ok
+         * @enum {string}
+         */
+        Ok: "ok";
         Payout: {
             id: number;
             amount_paise: number;
@@ -314,6 +367,15 @@ export interface components {
          * @enum {string}
          */
         PayoutStatus: "pending" | "processing" | "completed" | "failed";
+        Ready: {
+            database: components["schemas"]["Ok"];
+        };
+        /**
+         * @description * `ok` - ok
+         *     * `stale` - stale
+         * @enum {string}
+         */
+        WorkerState: "ok" | "stale";
     };
     responses: never;
     parameters: never;
@@ -585,6 +647,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `dependency_unavailable`: Unavailable: redis.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    health_live_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Live"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    health_ready_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ready"];
                 };
             };
             /**
@@ -1395,4 +1541,6 @@ export const pathsApiV1PayoutsPostResponses422HeadersIdempotentReplayedValues: R
 export const currencyEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CurrencyEnum"]> = ["INR"];
 export const dependencyStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DependencyState"]> = ["ok", "unavailable"];
 export const kindEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["KindEnum"]> = ["payment", "payout", "reversal"];
+export const okValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Ok"]> = ["ok"];
 export const payoutStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PayoutStatus"]> = ["pending", "processing", "completed", "failed"];
+export const workerStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WorkerState"]> = ["ok", "stale"];
