@@ -1,8 +1,10 @@
 """The container's health check: exit 0 when healthy, 1 when not. Standard library only.
 
-With the API in the container (START_ROLE all or api): ``GET /api/v1/health``
-on the local port must answer 200, which means PostgreSQL and Redis answer
-too. The request names a host from ALLOWED_HOSTS (Django refuses any other)
+With the API in the container (START_ROLE all or api): ``GET
+/api/v1/health/live`` on the local port must answer 200: the process serves.
+Liveness, not ``/health``: a Redis or database outage must not make the
+platform restart every API container (the API keeps taking payouts without
+Redis; ``/health/ready`` tells a load balancer about the database). The request names a host from ALLOWED_HOSTS (Django refuses any other)
 and says it came over HTTPS, as the proxy in front would, so
 SECURE_SSL_REDIRECT does not turn it into a redirect.
 
@@ -25,7 +27,7 @@ def api_is_healthy() -> bool:
     host = next((h for h in hosts if h and "*" not in h), "localhost")
     port = os.environ.get("PORT") or os.environ.get("API_PORT") or "8000"
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/health", headers={"Host": host, "X-Forwarded-Proto": "https"}
+        f"http://127.0.0.1:{port}/api/v1/health/live", headers={"Host": host, "X-Forwarded-Proto": "https"}
     )
     try:
         with urllib.request.urlopen(request, timeout=4) as response:  # noqa: S310 - a fixed http URL on this host
