@@ -250,7 +250,8 @@ def test_serves_api_and_dashboard_pays_out_and_exits_when_the_worker_dies(start)
     running = start()
 
     status, headers, body = running.api("GET", "/health", headers={"X-Request-ID": "probe-1"})
-    assert (status, body) == (200, {"database": "ok", "redis": "ok"})
+    assert (status, body | {"worker": "?"}) == (200, {"database": "ok", "redis": "ok", "worker": "?"})
+    assert body["worker"] in ("ok", "stale")  # stale until the worker's first sweep
     assert headers["x-request-id"] == "probe-1"
     status, headers, _ = running.api("GET", "/health", headers={"X-Request-ID": "<script>bad id</script>"})
     assert status == 200
