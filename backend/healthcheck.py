@@ -4,8 +4,9 @@ With the API in the container (START_ROLE all or api): ``GET
 /api/v1/health/live`` on the local port must answer 200: the process serves.
 Liveness, not ``/health``: a Redis or database outage must not make the
 platform restart every API container (the API keeps taking payouts without
-Redis; ``/health/ready`` tells a load balancer about the database). The request names a host from ALLOWED_HOSTS (Django refuses any other)
-and says it came over HTTPS, as the proxy in front would, so
+Redis; ``/health/ready`` tells a load balancer about the database). The
+request names a host from ALLOWED_HOSTS (Django refuses any other) and says
+it came over HTTPS, as the proxy in front would, so
 SECURE_SSL_REDIRECT does not turn it into a redirect.
 
 A worker-only container (START_ROLE=worker) is healthy while its Huey

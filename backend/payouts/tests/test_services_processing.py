@@ -505,3 +505,18 @@ def test_a_sweeper_whose_database_fails_gives_up_its_lease(payout, settings, mon
     assert HUEY.storage.conn.get(tasks.SWEEP_LOCK_KEY) == b"sweeper-b"
     HUEY.storage.conn.delete(tasks.SWEEP_LOCK_KEY)
     HUEY.flush()
+
+
+def test_the_worker_audits_the_ledger_and_the_bank_and_logs_each_violation_at_error(payout, owner_sql, caplog):
+    from payouts import tasks
+
+    merchant, payout_id = payout
+    services.payout_process(payout_id=payout_id, gateway=FAILURE)
+    assert tasks.ledger_audit_run() == 0
+    owner_sql("UPDATE payouts_simulatedtransfer SET state = 'settled' WHERE reference = %s", [ref(payout_id)])
+
+    assert tasks.ledger_audit_run() == 1
+
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and "ledger check" in r.getMessage()]
+    assert len(errors) == 1
+    assert f"payout {payout_id} of merchant {merchant.id}" in errors[0] and "(invariant 6)" in errors[0]
