@@ -19,10 +19,15 @@ insert in the same transaction, so reading a balance costs one row however
 long the history is. Posting requires the merchant lock: the balance check and
 the posting must see the same balance.
 
-Where entries are written: ``ledger_post`` (customer payments, via
-``services.merchant_credit``); a payout's debit inside ``_PAYOUT_WRITE`` and a
-failed payout's reversal inside ``_FINISH``, in services.py, each in the same
-statement as the payout change it belongs to.
+Where entries are written: only here, by three postings (``grep ledger_``):
+
+* ``ledger_credit_payment``: a customer paid the merchant (+);
+* ``ledger_payout_debit``: a payout's funds are held when it is requested (-);
+* ``ledger_payout_reversal``: a failed payout's funds come back (+).
+
+The two payout postings are steps of the single statement that changes the
+payout (``payout_create``, ``payout_fail`` in services.py), so a payout and
+its money move together, in one round trip under the merchant lock.
 """
 
 from __future__ import annotations
@@ -35,7 +40,47 @@ from django.db import connection, transaction
 from payouts.models import LedgerEntry
 
 
-def ledger_post(
+def ledger_credit_payment(*, merchant_id: int, amount_paise: int, description: str, now: datetime) -> LedgerEntry:
+    """A customer's payment to the merchant: a ``payment`` credit. Caller holds ``merchant_lock(merchant_id)``."""
+    return _post(
+        merchant_id=merchant_id,
+        kind=LedgerEntry.Kind.PAYMENT,
+        amount_paise=amount_paise,
+        description=description,
+        now=now,
+    )
+
+
+def ledger_payout_debit(*, payout: str) -> str:
+    """The debit that holds a payout's funds, as a step of the statement that creates the payout.
+
+    ``payout`` names the statement's step that inserted it and returns its
+    ``id, merchant_id, amount_paise, reference, created_at``. Caller holds the
+    merchant lock and has checked the available balance; the trigger refuses
+    the debit anyway if it would overdraw.
+    """
+    return f"""debit AS (
+    INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
+    SELECT merchant_id, 'payout', -amount_paise, 'Payout ' || reference, id, created_at FROM {payout}
+)"""
+
+
+def ledger_payout_reversal(*, payout: str, when: str) -> str:
+    """The credit that returns a failed payout's funds, as a step of the statement that fails it.
+
+    ``payout`` names the step that updated it and returns ``id, merchant_id,
+    amount_paise, reference, now``; ``when`` is the SQL condition under which
+    it failed. Caller holds the merchant lock.
+    """
+    return f"""reversal AS (
+    INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
+    SELECT merchant_id, 'reversal', amount_paise, 'Payout ' || reference || ' failed; funds returned', id, now
+      FROM {payout}
+     WHERE {when}
+)"""
+
+
+def _post(
     *,
     merchant_id: int,
     kind: str,

@@ -48,9 +48,9 @@ from django.utils import timezone
 from payouts import bank
 from payouts.errors import InsufficientFunds, InvalidAmount
 from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
-from payouts.ledger import ledger_post
+from payouts.ledger import ledger_credit_payment, ledger_payout_debit, ledger_payout_reversal
 from payouts.locks import merchant_lock, merchant_lock_for_payout
-from payouts.models import ApiKey, BankAccount, LedgerEntry, Merchant, Payout, ReconciliationIncident
+from payouts.models import ApiKey, BankAccount, Merchant, Payout, ReconciliationIncident
 from payouts.reconciliation import incident_record
 from payouts.representations import payout_as_dict, render, rupees
 from payouts.selectors import api_key_hash
@@ -142,17 +142,14 @@ def payout_create(
 # statement. The triggers add the amount to held_paise and subtract it from
 # available_paise (refusing it if that would go below zero) at the end of the
 # statement; the deferred ones check the payout's postings at commit.
-_PAYOUT_WRITE = """
+_PAYOUT_WRITE = f"""
 WITH payout AS (
     INSERT INTO payouts_payout (id, merchant_id, bank_account_id, amount_paise, reference, status, attempts,
                                 cancel_requests, bank_reference, created_at, updated_at)
     VALUES (%(id)s, %(merchant_id)s, %(bank_account_id)s, %(amount)s, %(reference)s, 'pending', 0,
             0, '', %(now)s, %(now)s)
-    RETURNING id
-), debit AS (
-    INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
-    SELECT %(merchant_id)s, 'payout', -%(amount)s, %(description)s, id, %(now)s FROM payout
-), event AS (
+    RETURNING id, merchant_id, amount_paise, reference, created_at
+), {ledger_payout_debit(payout="payout")}, event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
     SELECT %(merchant_id)s, id, NULL, 'pending', 0, 'payout requested; funds held', %(now)s FROM payout
 )
@@ -179,7 +176,6 @@ def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: Stor
                 "amount": payout.amount_paise,
                 "reference": payout.reference,
                 "now": payout.created_at,
-                "description": f"Payout {payout.reference}",
                 "key": key,
                 "fingerprint": fingerprint,
                 "status": response.status,
@@ -562,7 +558,7 @@ def _is_live(payout: Payout, attempt: int) -> bool:
 # too): the payout is processing, and the bank's amount and account, when it
 # gives them, are the payout's. The triggers release the hold and credit the
 # reversal.
-_FINISH = """
+_FINISH = f"""
 WITH clock AS (
     SELECT coalesce(%(now)s::timestamptz, now()) AS now
 ), finished AS (
@@ -577,12 +573,7 @@ WITH clock AS (
 ), event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
     SELECT merchant_id, id, 'processing', %(status)s, attempts, %(reason)s, now FROM finished
-), reversal AS (
-    INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
-    SELECT merchant_id, 'reversal', amount_paise, 'Payout ' || reference || ' failed; funds returned', id, now
-      FROM finished
-     WHERE %(status)s = 'failed'
-)
+), {ledger_payout_reversal(payout="finished", when="%(status)s = 'failed'")}
 SELECT count(*) FROM finished
 """
 
@@ -704,11 +695,7 @@ def merchant_credit(*, merchant_id: int, amount_paise: int, description: str, no
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         merchant_lock(merchant_id=merchant_id)
-        entry = ledger_post(
-            merchant_id=merchant_id,
-            kind=LedgerEntry.Kind.PAYMENT,
-            amount_paise=amount_paise,
-            description=description,
-            now=now,
+        entry = ledger_credit_payment(
+            merchant_id=merchant_id, amount_paise=amount_paise, description=description, now=now
         )
     return entry.id
