@@ -21,7 +21,7 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from config.logs import bind_request_id, request_id_var
-from payouts import bank, services
+from payouts import bank, metrics, services
 from payouts.idempotency import idempotency_expire
 from payouts.ledger import ledger_audit
 from payouts.reconciliation import bank_reconcile
@@ -237,4 +237,5 @@ def ledger_audit_run() -> int:
         audit.payouts,
         len(violations),
     )
+    metrics.LEDGER_CHECK_VIOLATIONS.set(len(violations))
     return len(violations)
