@@ -304,6 +304,8 @@ PAYOUT_SWEEP_GRACE_SECONDS = env_int("PAYOUT_SWEEP_GRACE_SECONDS", 20)
 # Rate limits (payouts.api.throttling): N/s, N/m, N/h, N/<k>s or off.
 # Bearer token for GET /api/v1/metrics; unset, the endpoint answers 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+# run_huey serves its host's metric files at http://0.0.0.0:<port>/metrics (same token); 0: off.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
 PAYOUT_RATE_LIMIT = env_rate("PAYOUT_RATE_LIMIT", "100/s")
 READ_RATE_LIMIT = env_rate("READ_RATE_LIMIT", "1000/m")
 AUTH_FAILURE_RATE_LIMIT = env_rate("AUTH_FAILURE_RATE_LIMIT", "20/m")

@@ -23,10 +23,14 @@ that dashboards and alerts can name them today.
 
 from __future__ import annotations
 
+import hmac
+import json
 import os
 import threading
 import time
 from collections.abc import Iterator
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.db import connection
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -164,15 +168,64 @@ class DatabaseGauges(Collector):
 DATABASE_GAUGES = DatabaseGauges()
 
 
-def metrics_render() -> bytes:
+def metrics_render(*, database: bool = True) -> bytes:
     """The text exposition: every process's samples (multiprocess mode), plus the database gauges."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
     else:  # single process (a directory was never configured): this process's own samples
         registry.register(_Forward(REGISTRY))
-    registry.register(DATABASE_GAUGES)
+    if database:
+        registry.register(DATABASE_GAUGES)
     return generate_latest(registry)
+
+
+def bearer_matches(authorization: str, token: str) -> bool:
+    """Whether an Authorization header carries ``Bearer <token>``, compared in constant time."""
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def worker_metrics_serve(*, port: int, token: str) -> WSGIServer:
+    """Serve this host's metric files at ``http://0.0.0.0:<port>/metrics`` from a daemon thread.
+
+    For worker-only containers, whose files no API process reads. The same
+    bearer token as the API's /metrics (404 when it is unset, 401 when
+    wrong); no database gauges (the API exports them).
+    """
+
+    def app(environ, start_response):
+        def answer(status: str, body: bytes, content_type: str, *extra: tuple[str, str]) -> list[bytes]:
+            start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra])
+            return [body]
+
+        def error(status: str, code: str, message: str, *extra: tuple[str, str]) -> list[bytes]:
+            body = json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
+            return answer(status, body, "application/json", *extra)
+
+        if not token or environ.get("PATH_INFO", "").rstrip("/") != "/metrics":
+            return error("404 Not Found", "not_found", "Not found.")
+        if not bearer_matches(environ.get("HTTP_AUTHORIZATION", ""), token):
+            return error(
+                "401 Unauthorized",
+                "unauthenticated",
+                "A valid metrics bearer token is required.",
+                ("WWW-Authenticate", 'Bearer realm="metrics"'),
+            )
+        return answer("200 OK", metrics_render(database=False), CONTENT_TYPE)
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    # Every interface: Prometheus scrapes the container from outside it.
+    server = make_server("0.0.0.0", port, app, server_class=_ThreadingServer, handler_class=_Quiet)  # noqa: S104
+    threading.Thread(target=server.serve_forever, name="worker-metrics", daemon=True).start()
+    return server
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
 
 
 class _Forward(Collector):

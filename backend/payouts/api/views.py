@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import uuid
@@ -112,8 +111,7 @@ class MetricsView(APIView):
         token = settings.METRICS_TOKEN
         if not token:
             return Response(envelope("not_found", f"No endpoint at {request.path}."), status=404)
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        if not metrics.bearer_matches(request.headers.get("Authorization", ""), token):
             response = Response(envelope("unauthenticated", "A valid metrics bearer token is required."), status=401)
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response

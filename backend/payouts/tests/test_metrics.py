@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import secrets
 import shutil
@@ -275,3 +276,49 @@ def test_metrics_add_up_every_gunicorn_worker_and_the_worker_process(
         assert value(samples, "payouts_created_total") == 1
         assert value(samples, "payouts_finished_total", status="completed") == 1  # counted in run_huey
         assert value(samples, "bank_requests_total", request="send", outcome="settled") == 1
+
+
+@pytest.mark.slow
+def test_a_worker_only_host_serves_its_own_metrics_on_worker_metrics_port(
+    make_merchant,
+    processes,  # noqa: F811
+    clean_queue,  # noqa: F811
+    tmp_path,
+):
+    """run_huey with WORKER_METRICS_PORT: its counters, behind the same token, without an API process."""
+    merchant = make_merchant(credit_paise=10_000)
+    payout = merchant.api.create_payout(1_000, merchant.bank_account_id)
+    assert payout.status == 201
+    port = free_port()
+    processes.consumer(
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
+        METRICS_TOKEN=TOKEN,
+        WORKER_METRICS_PORT=str(port),
+        BANK_SIMULATOR_OUTCOME="success",
+        PAYOUT_SWEEP_GRACE_SECONDS="0",
+    )
+    assert wait_until(lambda: Payout.objects.get(pk=payout.json["id"]).status == "completed", timeout=30), (
+        processes.output()
+    )
+
+    def get(authorization: str | None) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/metrics", headers={"Authorization": authorization} if authorization else {})
+            response = conn.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            conn.close()
+
+    assert get(None)[0] == 401
+    assert get("Bearer wrong")[0] == 401
+    status, text = get(f"Bearer {TOKEN}")
+    assert status == 200
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert value(samples, "payouts_finished_total", status="completed") == 1
+    assert value(samples, "bank_requests_total", request="send", outcome="settled") == 1
+    assert "payouts_in_flight" not in {name for name, _ in samples}  # the API exports the database gauges
