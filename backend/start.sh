@@ -12,6 +12,8 @@
 #   HUEY_WORKERS      worker threads of run_huey (settings)  [8]
 #   GRACEFUL_TIMEOUT  seconds a graceful stop may take       [8]
 #   LOG_FORMAT        json | plain                           [json]
+#   PROMETHEUS_MULTIPROC_DIR  metrics files of this container's processes, emptied at start
+#                     [EMBEDDED_DATA_DIR/metrics, else $TMPDIR/payouts-metrics-$UID]
 #
 # The script stops as soon as either process stops, with a non-zero status,
 # so the platform restarts the container. SIGTERM or SIGINT stops both
@@ -102,6 +104,11 @@ if [ -z "${WEB_CONCURRENCY:-}" ]; then
   WEB_CONCURRENCY=$((2 * $(nproc 2>/dev/null || echo 1) + 1))
   if ((WEB_CONCURRENCY > 4)); then WEB_CONCURRENCY=4; fi
 fi
+
+# The processes of this container share one metrics directory (config/metrics_dir.py);
+# the files of a previous run's processes go first, so /api/v1/metrics counts only this run's.
+PROMETHEUS_MULTIPROC_DIR=$(python config/metrics_dir.py clear)
+export PROMETHEUS_MULTIPROC_DIR
 
 pending_signal=""
 trap 'pending_signal=SIGTERM' TERM

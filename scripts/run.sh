@@ -58,8 +58,11 @@ trap on_signal INT TERM HUP
 "$PY" scripts/run_guard.py watch "$RUN_DIR" $$ &
 launch=("$PWD/$PY" "$PWD/scripts/run_guard.py" launch "$RUN_DIR")
 
+# The API and the worker share one metrics directory, emptied first (config/metrics_dir.py).
+PROMETHEUS_MULTIPROC_DIR=$($PY backend/config/metrics_dir.py clear)
+export PROMETHEUS_MULTIPROC_DIR
 "${launch[@]}" api $$ -- .venv/bin/gunicorn config.wsgi --chdir backend --bind "127.0.0.1:${API_PORT}" \
-  --workers "${WEB_CONCURRENCY:-3}" --access-logfile - &
+  --config "$PWD/backend/config/gunicorn_conf.py" --workers "${WEB_CONCURRENCY:-3}" --access-logfile - &
 (cd backend && exec "${launch[@]}" worker $$ -- ../$PY manage.py run_huey) &
 (cd frontend && VITE_API_URL="http://127.0.0.1:${API_PORT}" exec "${launch[@]}" web $$ -- \
   node_modules/.bin/vite --host 127.0.0.1 --port "${WEB_PORT}" --strictPort) &

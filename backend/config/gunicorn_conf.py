@@ -13,6 +13,19 @@ BACKEND_DIR = Path(__file__).resolve().parent.parent
 if str(BACKEND_DIR) not in sys.path:
     sys.path.insert(0, str(BACKEND_DIR))  # for config.logs, named below
 
+from config.metrics_dir import metrics_dir_ensure  # noqa: E402
+
+# Before the workers import prometheus_client; the same directory as the worker's (config/metrics_dir.py).
+metrics_dir_ensure()
+
+
+def child_exit(server, worker):
+    """A worker is gone: drop its live-only gauges (its counters stay, as Prometheus expects)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 # gunicorn 23+ opens a control socket under ~/.gunicorn; two servers on one host
 # (or a home the container user cannot write) would trip over it.
 control_socket_disable = True

@@ -17,10 +17,13 @@ from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from config import embedded, rates
+from config.metrics_dir import metrics_dir_ensure
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = BASE_DIR.parent
 load_dotenv(REPO_ROOT / ".env")
+# Before anything imports prometheus_client: the directory this host's processes share (config/metrics_dir.py).
+METRICS_DIR = metrics_dir_ensure()
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -123,6 +126,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "payouts.api.middleware.HttpMetricsMiddleware",
     "payouts.api.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -240,8 +244,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-# Health probes from the platform and the image's HEALTHCHECK speak plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health(/live|/ready)?/?$"]
+# Health probes from the platform, the image's HEALTHCHECK and a Prometheus scraping the
+# container on its private network speak plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health(/live|/ready)?/?$", r"^api/v1/metrics/?$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -297,6 +302,10 @@ if BANK_SIMULATOR_ACCEPT_DELAY_SECONDS < 0 or not 0 < BANK_REQUEST_TIMEOUT_SECON
 PAYOUT_SWEEP_GRACE_SECONDS = env_int("PAYOUT_SWEEP_GRACE_SECONDS", 20)
 
 # Rate limits (payouts.api.throttling): N/s, N/m, N/h, N/<k>s or off.
+# Bearer token for GET /api/v1/metrics; unset, the endpoint answers 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+# run_huey serves its host's metric files at http://0.0.0.0:<port>/metrics (same token); 0: off.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
 PAYOUT_RATE_LIMIT = env_rate("PAYOUT_RATE_LIMIT", "100/s")
 READ_RATE_LIMIT = env_rate("READ_RATE_LIMIT", "1000/m")
 AUTH_FAILURE_RATE_LIMIT = env_rate("AUTH_FAILURE_RATE_LIMIT", "20/m")

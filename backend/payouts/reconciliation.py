@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection
+from django.db import connection, transaction
 
-from payouts import bank
+from payouts import bank, metrics
 from payouts.models import Payout, ReconciliationIncident
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def incident_record(
         new = cursor.fetchone() is not None
     if new:
         logger.error("reconciliation incident %s for %s: %s", kind, reference, detail)
+        # Once the incident is committed (at once outside a transaction).
+        transaction.on_commit(metrics.RECONCILIATION_INCIDENTS.labels(kind=kind).inc)
     return new
 
 

@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from payouts import bank
+from payouts import bank, metrics
 from payouts.errors import InsufficientFunds, InvalidAmount
 from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
 from payouts.ledger import ledger_credit_payment, ledger_payout_debit, ledger_payout_reversal
@@ -210,12 +210,14 @@ def payout_process(
     attempt = payout_start_attempt(payout_id=payout_id, now=now)
     if attempt is None:
         return None
-    answer = gateway.send(
-        reference=attempt.reference,
-        amount_paise=attempt.amount_paise,
-        ifsc=attempt.ifsc,
-        account_number=attempt.account_number,
-    )
+    with metrics.BankTimer("send") as timer:
+        answer = gateway.send(
+            reference=attempt.reference,
+            amount_paise=attempt.amount_paise,
+            ifsc=attempt.ifsc,
+            account_number=attempt.account_number,
+        )
+        timer.outcome = answer.outcome
     if answer.outcome not in bank.FINAL:
         return FollowUp(action="check", at=attempt.deadline, attempt=attempt.number)
     payout_apply_answer(payout_id=payout_id, answer=answer, merchant_id=attempt.merchant_id)
@@ -388,7 +390,9 @@ def payout_check_attempt(
     now = now or db_now()
     if payout.attempt_deadline > now:
         return FollowUp(action="check", at=payout.attempt_deadline, attempt=attempt)
-    answer = gateway.inquire(reference=payout.reference)
+    with metrics.BankTimer("inquire") as timer:
+        answer = gateway.inquire(reference=payout.reference)
+        timer.outcome = answer.outcome
     timeout = settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS
     if answer.outcome in bank.FINAL:
         payout_apply_answer(
@@ -466,7 +470,9 @@ def payout_cancel(
     if row is None:
         return None
     merchant_id, reference, attempts, requests, requested_at, now = row
-    answer = gateway.cancel(reference=reference)
+    with metrics.BankTimer("cancel") as timer:
+        answer = gateway.cancel(reference=reference)
+        timer.outcome = answer.outcome
     timeout = settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS
     if answer.outcome in bank.FINAL:
         silence = f"no answer from the bank after {attempts} attempts of {timeout}s each"
@@ -631,7 +637,12 @@ def _finish(
             },
         )
         (finished,) = cursor.fetchone()
-    return finished == 1
+    if finished != 1:
+        return False
+    # Counted once the caller's transaction commits; a rollback counts nothing.
+    counter = metrics.PAYOUTS_FINISHED.labels(status=status)
+    transaction.on_commit(counter.inc)
+    return True
 
 
 def _event(payout: Payout, *, reason: str, now: datetime) -> None:

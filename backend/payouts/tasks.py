@@ -16,12 +16,13 @@ import threading
 import time
 import uuid
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from config.logs import bind_request_id, request_id_var
-from payouts import bank, services
+from payouts import bank, metrics, services
 from payouts.idempotency import idempotency_expire
 from payouts.ledger import ledger_audit
 from payouts.reconciliation import bank_reconcile
@@ -188,6 +189,7 @@ def _sweep_forever() -> None:
 
 _sweeper_lock = threading.Lock()
 _sweeper: threading.Thread | None = None
+_metrics_server_started = False
 
 
 @HUEY.on_startup()
@@ -201,11 +203,16 @@ def _start_sweeper() -> None:
     down it keeps trying, so lost work is enqueued seconds after Redis is back.
     Huey calls this hook in every worker thread; the first starts the thread.
     """
-    global _sweeper
+    global _sweeper, _metrics_server_started
     with _sweeper_lock:
         if _sweeper is None or not _sweeper.is_alive():
             _sweeper = threading.Thread(target=_sweep_forever, name="payout-sweeper", daemon=True)
             _sweeper.start()
+        if settings.WORKER_METRICS_PORT and not _metrics_server_started:
+            # A worker-only container's own /metrics (no API process reads its files).
+            metrics.worker_metrics_serve(port=settings.WORKER_METRICS_PORT, token=settings.METRICS_TOKEN)
+            _metrics_server_started = True
+            logger.info("worker metrics at http://0.0.0.0:%s/metrics", settings.WORKER_METRICS_PORT)
 
 
 @db_periodic_task(crontab(minute="*/10"))
@@ -237,4 +244,5 @@ def ledger_audit_run() -> int:
         audit.payouts,
         len(violations),
     )
+    metrics.LEDGER_CHECK_VIOLATIONS.set(len(violations))
     return len(violations)

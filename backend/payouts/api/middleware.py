@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
+from payouts import metrics
 from payouts.api.errors import error_response
 
 logger = logging.getLogger("payouts.api")
@@ -38,3 +40,29 @@ class ApiErrorMiddleware:
             return None
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response("internal_error", "Something went wrong on our side. Please retry.", 500)
+
+
+class HttpMetricsMiddleware:
+    """Counts and times every request by route, method and status (http_requests_total, http_request_seconds).
+
+    The route is the URL pattern's name (its pattern for the unnamed
+    trailing-slash forms), never the raw path, so ids in paths do not make new
+    series; a request no pattern matched is "unmatched". Methods outside the
+    usual few count as "other".
+    """
+
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = (match.url_name or match.route or "unmatched") if match is not None else "unmatched"
+        method = request.method if request.method in self.METHODS else "other"
+        metrics.HTTP_REQUESTS.labels(route=route, method=method, status=str(response.status_code)).inc()
+        metrics.HTTP_REQUEST_SECONDS.labels(route=route, method=method).observe(elapsed)
+        return response

@@ -15,6 +15,7 @@ _routes = [
     ("payouts/<int:payout_id>", views.PayoutDetailView, "payout"),
     ("payouts/<int:payout_id>/events", views.PayoutEventsView, "payout-events"),
     ("demo/merchants", views.DemoMerchantsView, "demo-merchants"),
+    ("metrics", views.MetricsView, "metrics"),
 ]
 
 # Each path also answers with a trailing slash; the schema lists the plain one
@@ -25,5 +26,5 @@ urlpatterns += [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", docs.DocsView.as_view(url_name="schema"), name="docs"),
     path("docs/redoc.standalone.js", docs.RedocBundleView.as_view(), name="docs-redoc"),
-    re_path(r"^.*$", views.NotFoundView.as_view()),
+    re_path(r"^.*$", views.NotFoundView.as_view(), name="not-found"),
 ]

@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payouts import selectors, services, tasks
+from payouts import metrics, selectors, services, tasks
 from payouts.api import schema, throttling
 from payouts.api.errors import envelope
 from payouts.api.pagination import InvalidStatusFilter, NewestFirst
@@ -89,6 +89,33 @@ class ReadyView(APIView):
             return Response({"database": "ok"})
         body = envelope("dependency_unavailable", "Unavailable: database.", "database") | {"database": "unavailable"}
         return Response(body, status=503)
+
+
+class MetricsView(APIView):
+    """Prometheus text for every API and worker process of this host, for a bearer of METRICS_TOKEN.
+
+    Not a merchant operation: no API key, no rate limit, and not in the OpenAPI
+    document. 404 while METRICS_TOKEN is unset; 401 with a missing or wrong token.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+    schema = None
+
+    def perform_content_negotiation(self, request, force=False):
+        # A scraper asks for text/plain or OpenMetrics; the errors are JSON whatever it accepts.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request):
+        token = settings.METRICS_TOKEN
+        if not token:
+            return Response(envelope("not_found", f"No endpoint at {request.path}."), status=404)
+        if not metrics.bearer_matches(request.headers.get("Authorization", ""), token):
+            response = Response(envelope("unauthenticated", "A valid metrics bearer token is required."), status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return HttpResponse(metrics.metrics_render(), content_type=metrics.CONTENT_TYPE)
 
 
 class MerchantView(APIView):
@@ -217,6 +244,7 @@ class PayoutsView(MerchantView):
             fingerprint=request_fingerprint(body),
         )
         if response.payout_id is not None:  # committed: hand it to the worker
+            metrics.PAYOUTS_CREATED.inc()
             tasks.enqueue_processing(response.payout_id)
         http = HttpResponse(response.body, status=response.status, content_type="application/json")
         if response.replayed:

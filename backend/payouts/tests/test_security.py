@@ -35,6 +35,7 @@ PUBLIC_ROUTES = {
     "health/live",
     "health/ready",
     "demo/merchants",
+    "metrics",  # no API key: its own bearer token, METRICS_TOKEN (test_metrics.py)
     "schema",
     "docs",
     "docs/redoc.standalone.js",
