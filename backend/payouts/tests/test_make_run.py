@@ -110,6 +110,8 @@ def make_run(database_url, huey_name, tmp_path):
             WEB_PORT=str(web_port),
             HUEY_NAME=huey_name,
             RUN_PID_DIR=str(pid_dir),
+            # Its own metrics directory: make run empties the one it is given.
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
             SECRET_KEY=secrets.token_urlsafe(50),
             WEB_CONCURRENCY="2",
             BANK_SIMULATOR_OUTCOME="success",

@@ -113,6 +113,8 @@ def start(database_urls, huey_name, frontend_dist, tmp_path):
             WEB_CONCURRENCY="2",
             GRACEFUL_TIMEOUT=str(GRACE_SECONDS),
             FRONTEND_DIST=str(frontend_dist),
+            # Its own metrics directory: start.sh empties the one it is given.
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
         )
         env.update(extra_env)
         log_path = tmp_path / f"start-{len(started) + 1}.log"
