@@ -79,6 +79,35 @@ END $$;
 """
 
 BACKWARD = r"""
+-- The state machine as 0002 made it (before the reference and the cancellation).
+CREATE OR REPLACE FUNCTION payouts_payout_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status <> 'pending' OR NEW.attempts <> 0 THEN
+            RAISE EXCEPTION 'a payout starts pending with no attempts' USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF OLD.status IN ('completed', 'failed') THEN
+        RAISE EXCEPTION 'payout % is % and final: it never changes again', OLD.id, OLD.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.status <> OLD.status
+       AND NOT ((OLD.status = 'pending' AND NEW.status = 'processing')
+             OR (OLD.status = 'processing' AND NEW.status IN ('completed', 'failed'))) THEN
+        RAISE EXCEPTION 'illegal payout transition % -> %', OLD.status, NEW.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.amount_paise <> OLD.amount_paise OR NEW.merchant_id <> OLD.merchant_id
+       OR NEW.bank_account_id <> OLD.bank_account_id OR NEW.created_at <> OLD.created_at THEN
+        RAISE EXCEPTION 'a payout''s amount, merchant, bank account and creation time never change'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.attempts < OLD.attempts THEN
+        RAISE EXCEPTION 'payout attempts never go down' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
 DROP TRIGGER incident_append_only ON payouts_reconciliationincident;
 DROP TRIGGER incident_no_truncate ON payouts_reconciliationincident;
 DROP TRIGGER payout_no_truncate ON payouts_payout;
