@@ -35,8 +35,9 @@ from payouts.models import IdempotencyRecord, LedgerEntry, Payout, Reconciliatio
 from payouts.tasks import SWEEP_LOCK_KEY
 from payouts.tests.conftest import Api, owner_connect
 from payouts.tests.tcp_proxy import TcpProxy
+from payouts.tests.test_commands import manage
 from payouts.tests.test_start_sh import free_port
-from payouts.tests.test_worker_consumer import database_url
+from payouts.tests.test_worker_consumer import database_url, wait_until
 
 BACKEND = Path(__file__).resolve().parents[2]
 REPO_ROOT = BACKEND.parent
@@ -117,26 +118,6 @@ def clean_queue():
     yield
     HUEY.flush()
     HUEY.storage.conn.delete(SWEEP_LOCK_KEY)
-
-
-def wait_until(condition, timeout: float, every: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return condition()
-
-
-def manage(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BACKEND,
-        env={**os.environ, "DATABASE_URL": database_url()},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 # --- where the services really are ---------------------------------------------------
