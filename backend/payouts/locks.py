@@ -10,10 +10,12 @@ lock.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from django.db import connection
 
+from payouts.metrics import MERCHANT_LOCK_WAIT_SECONDS
 from payouts.models import Merchant
 
 
@@ -25,9 +27,12 @@ def merchant_lock(*, merchant_id: int) -> Merchant:
     held when this returns; the balances it returns are the committed ones.
     """
     assert connection.in_atomic_block, "merchant_lock needs an open transaction"
-    return (
+    started = time.perf_counter()
+    merchant = (
         Merchant.objects.select_for_update(no_key=True).only("id", "available_paise", "held_paise").get(pk=merchant_id)
     )
+    MERCHANT_LOCK_WAIT_SECONDS.observe(time.perf_counter() - started)
+    return merchant
 
 
 _LOCK_WITH_NEXT_ID = """
@@ -49,7 +54,9 @@ def merchant_lock_for_payout(*, merchant_id: int) -> tuple[int, int, datetime]:
     """
     assert connection.in_atomic_block, "merchant_lock_for_payout needs an open transaction"
     with connection.cursor() as cursor:
+        started = time.perf_counter()
         cursor.execute(_LOCK_WITH_NEXT_ID, [merchant_id])
+        MERCHANT_LOCK_WAIT_SECONDS.observe(time.perf_counter() - started)
         row = cursor.fetchone()
     if row is None:
         raise Merchant.DoesNotExist(f"merchant {merchant_id}")

@@ -75,6 +75,20 @@ LEDGER_CHECK_VIOLATIONS = Gauge(
 RECONCILIATION_INCIDENTS = Counter(
     "reconciliation_incidents", "Reconciliation incidents recorded (new ones only), by kind.", ["kind"]
 )
+# Time the lock statement of a money transaction took (locks.py): mostly the wait
+# behind the merchant's other balance changes, plus one round trip.
+MERCHANT_LOCK_WAIT_SECONDS = Histogram(
+    "payouts_merchant_lock_wait_seconds",
+    "Time taken to get a merchant's row lock (the lock statement, wait included).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+# Set by the sweep that wrote the worker heartbeat (tasks.WORKER_HEARTBEAT_KEY);
+# "max": the latest sweep of any consumer, so its age grows once none sweeps.
+WORKER_HEARTBEAT_TIMESTAMP = Gauge(
+    "worker_heartbeat_timestamp_seconds",
+    "Unix time of the latest worker sweep (the heartbeat /health reads).",
+    multiprocess_mode="max",
+)
 HTTP_REQUESTS = Counter(
     "http_requests",
     "HTTP requests by route (the URL pattern's name), method and status.",

@@ -12,6 +12,7 @@ so every log line of a payout's life carries it.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -34,6 +35,9 @@ SWEEP_MAX_BACKLOG = 100
 SWEEP_LOCK_KEY = f"{HUEY.name}:payout-sweep-lock"
 # Written by every sweep; /health says the worker is stale once it is older than three sweeps.
 WORKER_HEARTBEAT_KEY = f"{HUEY.name}:worker-heartbeat"
+# Written by every consumer's sweeper each round, leader or not: its container's
+# health check (healthcheck.py worker) fails once it is older than three rounds.
+WORKER_HOST_HEARTBEAT_KEY = f"{WORKER_HEARTBEAT_KEY}:{socket.gethostname()}"
 
 
 @db_task()
@@ -165,10 +169,13 @@ def sweep_round(token: str) -> str:
     takes a new token), so a consumer that can reach it leads instead.
     """
     try:
+        HUEY.storage.conn.set(WORKER_HOST_HEARTBEAT_KEY, str(time.time()), ex=3 * SWEEP_EVERY_SECONDS)
         if _hold_sweep_lock(token):
             try:
                 sweep_once()
-                HUEY.storage.conn.set(WORKER_HEARTBEAT_KEY, str(time.time()), ex=3 * SWEEP_EVERY_SECONDS)
+                now = time.time()
+                HUEY.storage.conn.set(WORKER_HEARTBEAT_KEY, str(now), ex=3 * SWEEP_EVERY_SECONDS)
+                metrics.WORKER_HEARTBEAT_TIMESTAMP.set(now)
             except DatabaseError:
                 logger.exception("sweep failed on the database; giving up the sweep lock")
                 _release_sweep_lock(token)

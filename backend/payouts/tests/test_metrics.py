@@ -322,3 +322,44 @@ def test_a_worker_only_host_serves_its_own_metrics_on_worker_metrics_port(
     assert value(samples, "payouts_finished_total", status="completed") == 1
     assert value(samples, "bank_requests_total", request="send", outcome="settled") == 1
     assert "payouts_in_flight" not in {name for name, _ in samples}  # the API exports the database gauges
+
+
+def test_the_merchant_lock_wait_is_observed_once_per_lock_and_includes_the_wait(api, token, make_merchant):
+    from payouts.tests.conftest import owner_connect
+
+    merchant = make_merchant(credit_paise=100_000)
+    before = scrape(api)
+    for _ in range(3):
+        assert merchant.api.create_payout(1_000, merchant.bank_account_id).status == 201
+    after = scrape(api)
+    name = "payouts_merchant_lock_wait_seconds"
+    assert value(after, f"{name}_count") - value(before, f"{name}_count") == 3
+
+    # A lock held elsewhere for 0.6 s: the wait behind it is what the histogram records.
+    holder = owner_connect()
+    holder.autocommit = False
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM payouts_merchant WHERE id = %s FOR UPDATE", [merchant.id])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        released = pool.submit(lambda: (__import__("time").sleep(0.6), holder.commit(), holder.close()))
+        with transaction.atomic():
+            services.merchant_lock(merchant_id=merchant.id)
+        released.result()
+    waited = scrape(api)
+    assert value(waited, f"{name}_count") - value(after, f"{name}_count") == 1
+    assert value(waited, f"{name}_sum") - value(after, f"{name}_sum") >= 0.5
+    assert value(waited, f"{name}_bucket", le="0.5") == value(after, f"{name}_bucket", le="0.5")
+    assert value(waited, f"{name}_bucket", le="+Inf") - value(after, f"{name}_bucket", le="+Inf") == 1
+
+
+def test_a_sweep_sets_the_worker_heartbeat_timestamp(api, token):
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.storage.conn.delete(tasks.SWEEP_LOCK_KEY)
+    metrics.WORKER_HEARTBEAT_TIMESTAMP.set(0)
+    started = __import__("time").time()
+    tasks.sweep_round("heartbeat-metric-test")
+    HUEY.storage.conn.delete(tasks.SWEEP_LOCK_KEY)
+    stamp = value(scrape(api), "worker_heartbeat_timestamp_seconds")
+    assert started <= stamp <= __import__("time").time()
+    assert float(HUEY.storage.conn.get(tasks.WORKER_HEARTBEAT_KEY)) == stamp
