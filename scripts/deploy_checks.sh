@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files, for CI: backend/start.sh (and the
 # scripts around the image) pass ShellCheck, and docker-compose.yml is valid
-# (`docker-compose config -q`; nothing is built or run: make image-check does).
+# with and without its `observability` profile (`docker-compose config -q`;
+# nothing is built or run: make image-check does). The Prometheus files the
+# profile mounts are checked by `make test`'s deploy phase (promtool).
 # Installs shellcheck and docker-compose (Debian's packages) with apt-get when
 # they are missing and this runs as root on a machine that has apt-get.
 set -euo pipefail
@@ -22,7 +24,8 @@ if ((${#missing[@]} > 0)); then
 fi
 
 echo "== shellcheck"
-shellcheck backend/start.sh scripts/deploy_checks.sh scripts/image_check.sh scripts/ci_base.sh
+shellcheck backend/start.sh scripts/deploy_checks.sh scripts/image_check.sh scripts/ci_base.sh scripts/promtool.sh
 echo "== docker-compose config"
 docker-compose -f docker-compose.yml config -q
+docker-compose -f docker-compose.yml --profile observability config -q
 echo "== deploy checks passed"
