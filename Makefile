@@ -7,7 +7,7 @@ export API_PORT ?= 8000
 export WEB_PORT ?= 5173
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-backend test-frontend lint format e2e bench chaos lock services-down clean
+.PHONY: help run test test-backend test-deploy test-frontend lint format e2e bench chaos lock services-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test: venv node ## Run every test: lint, migrations check, backend, frontend, en
 
 test-backend: venv ## Backend tests only (lint, migrations check, pytest)
 	@scripts/test.sh backend
+
+test-deploy: venv ## Alert rules, their promtool unit tests and the Prometheus config (installs promtool as root)
+	@scripts/test.sh deploy
 
 test-frontend: venv node ## Frontend API types check, lint, build and unit tests only
 	@scripts/test.sh frontend
