@@ -29,7 +29,7 @@ node: frontend/node_modules/.installed
 run: venv node ## Start everything (API, worker, dashboard) with demo data; Ctrl-C stops it all
 	@scripts/run.sh
 
-test: venv node ## Run every test: lint, migrations check, backend, frontend, end to end
+test: venv node ## Run every test: lint, migrations check, backend, alert rules, frontend, end to end
 	@scripts/test.sh
 
 test-backend: venv ## Backend tests only (lint, migrations check, pytest)
