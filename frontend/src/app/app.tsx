@@ -6,8 +6,11 @@ import { useCurrentMerchant } from '@/features/merchants/hooks/use-current-merch
 import { ApiError, NetworkError, errorMessage } from '@/lib/api-client';
 import { SessionContext } from '@/lib/session';
 
+import { useHashRoute } from '@/lib/hash-route';
+
 import { ConnectionBanner } from './connection-banner';
-import { Dashboard } from './dashboard';
+import { SectionNav } from './section-nav';
+import { SECTIONS, sectionFor } from './sections';
 
 function Logo() {
   return (
@@ -41,6 +44,7 @@ function MerchantsUnavailable({ error }: { error: unknown }) {
 
 export function App() {
   const { merchantsQuery, merchants, current, choose } = useCurrentMerchant();
+  const { section, rest } = sectionFor(useHashRoute());
 
   let body;
   if (merchantsQuery.isPending) {
@@ -66,8 +70,9 @@ export function App() {
       <SessionContext.Provider
         value={{ merchantId: current.id, merchantName: current.name, apiKey: current.api_key }}
       >
+        <SectionNav sections={SECTIONS} current={section.id} />
         {/* Keyed by merchant so form state and its idempotency key never carry across merchants. */}
-        <Dashboard key={String(current.id)} />
+        <div key={String(current.id)}>{section.render(rest)}</div>
       </SessionContext.Provider>
     );
   }
