@@ -11,6 +11,8 @@ library, and runs the engine's processes with this interpreter's virtualenv.
   URL's role (its owner), yields its URL, and drops it WITH (FORCE) at the
   end, with the application role `<name>_app` that `manage.py app_role`
   makes for it. create_database() / drop_database() do either half.
+* scratch_queue(redis_url, prefix): a Huey queue name of its own, its keys
+  deleted from Redis at the end.
 * migrate(env) and app_role(env): run as the owner; app_role returns the
   variables (DATABASE_OWNER_URL, DATABASE_URL) that make the engine's
   processes connect as the application role, as in production.
@@ -46,6 +48,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -131,6 +134,21 @@ def scratch_database(server_url: str, name: str, *, keep: bool = False) -> Itera
     finally:
         if not keep:
             drop_database(server_url, name)
+
+
+@contextlib.contextmanager
+def scratch_queue(redis_url: str, prefix: str) -> Iterator[str]:
+    """A Huey queue name of its own (HUEY_NAME) for the block; its keys are deleted from Redis at the end."""
+    import redis  # only the callers that use a shared Redis need it
+
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        connection = redis.Redis.from_url(redis_url)
+        keys = list(connection.scan_iter(match=f"*{name}*"))
+        if keys:
+            connection.delete(*keys)
 
 
 def parse_exports(text: str) -> dict[str, str]:

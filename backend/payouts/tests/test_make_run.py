@@ -27,11 +27,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 
 from payouts.tests.conftest import _OWNER
-from stack import free_port, http_status, postgres_url, scratch_database
+from stack import free_port, http_status, postgres_url, scratch_database, scratch_queue
 
 REPO = Path(__file__).resolve().parents[3]
 LEFT_WITHIN_SECONDS = 5
@@ -64,12 +63,8 @@ def database_url(django_db_setup):
 
 @pytest.fixture(scope="module")
 def huey_name():
-    name = f"makerun{uuid.uuid4().hex[:12]}"
-    yield name
-    connection = redis.Redis.from_url(settings.REDIS_URL)
-    keys = list(connection.scan_iter(match=f"*{name}*"))
-    if keys:
-        connection.delete(*keys)
+    with scratch_queue(settings.REDIS_URL, "makerun") as name:
+        yield name
 
 
 @pytest.fixture

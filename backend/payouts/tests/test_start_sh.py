@@ -21,11 +21,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 
 from payouts.tests.conftest import _OWNER
-from stack import app_role_name, free_port, postgres_url, scratch_database
+from stack import app_role_name, free_port, postgres_url, scratch_database, scratch_queue
 
 pytestmark = [
     pytest.mark.slow,
@@ -55,12 +54,8 @@ def database_urls(django_db_setup):
 
 @pytest.fixture(scope="module")
 def huey_name():
-    name = f"startsh{uuid.uuid4().hex[:12]}"
-    yield name
-    connection = redis.Redis.from_url(settings.REDIS_URL)
-    keys = list(connection.scan_iter(match=f"*{name}*"))
-    if keys:
-        connection.delete(*keys)
+    with scratch_queue(settings.REDIS_URL, "startsh") as name:
+        yield name
 
 
 @pytest.fixture
