@@ -3,8 +3,9 @@
 Used by `make chaos` (scripts/chaos.py), scripts/drain.py, scripts/e2e.sh, the
 benchmark (bench/bench.py) and the tests that start the stack for real
 (`import stack`: scripts/ is on pytest's pythonpath; bench.py adds it to
-sys.path). It imports nothing of Django, only psycopg2 beyond the standard
-library, and runs the engine's processes with this interpreter's virtualenv.
+sys.path). It imports nothing of Django, only psycopg2 (and redis, in
+scratch_queue) beyond the standard library, and runs the engine's processes
+with this interpreter's virtualenv.
 
 * free_port(): a free loopback port.
 * scratch_database(server_url, name): creates the database as the server
