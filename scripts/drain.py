@@ -14,27 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BACKEND = ROOT / "backend"
-PY = sys.executable
-
-
-def services_env() -> dict[str, str]:
-    env = dict(os.environ)
-    if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
-        out = subprocess.run(
-            [PY, str(BACKEND / "config" / "embedded.py"), "env"], capture_output=True, text=True, check=True
-        ).stdout
-        for line in out.splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            env[name] = value.strip("'")
-    return env
+import stack
 
 
 def main() -> int:
@@ -44,24 +30,27 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=600, help="seconds to wait for all to be final")
     args = parser.parse_args()
 
-    env = services_env()
-    base_env = dict(env)
-    env["DATABASE_URL"] = subprocess.run(
-        [PY, str(ROOT / "scripts" / "scratch_db.py"), "create", "drain"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    env.update(HUEY_NAME=f"drain-{uuid.uuid4().hex[:8]}", DEBUG="false", LOG_LEVEL="WARNING")
+    env = stack.embedded_env(os.environ)
+    server_url = env["DATABASE_URL"]
+    with (
+        stack.scratch_database(server_url, f"{stack.database_name(server_url)}_drain") as database_url,
+        tempfile.TemporaryDirectory(prefix="payouts-drain-") as logs,
+    ):
+        env.update(DATABASE_URL=database_url, HUEY_NAME=f"drain-{uuid.uuid4().hex[:8]}", DEBUG="false")
+        env.update(LOG_LEVEL="WARNING")
+        return drain(env, args.payouts, args.consumers, args.timeout, Path(logs))
+
+
+def drain(env: dict[str, str], payouts: int, consumers: int, timeout: float, logs: Path) -> int:
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(BACKEND))
-    subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=BACKEND, env=env, check=True)
+    sys.path.insert(0, str(stack.BACKEND))
+    stack.migrate(env)
 
     import django
 
     django.setup()
+    from django.db import connections
     from huey.contrib.djhuey import HUEY
 
     from payouts import services, tasks
@@ -76,7 +65,7 @@ def main() -> int:
     ]
     for merchant in merchants:
         services.merchant_credit(merchant_id=merchant.id, amount_paise=10**12, description="opening balance")
-    for i in range(args.payouts):
+    for i in range(payouts):
         merchant = merchants[i % len(merchants)]
         created = services.payout_create(
             merchant_id=merchant.id,
@@ -87,39 +76,35 @@ def main() -> int:
         )
         if created.payout_id is not None:
             tasks.enqueue_processing(created.payout_id)
-    print(f"{args.payouts} payouts pending, {HUEY.pending_count()} tasks queued; starting {args.consumers} consumer(s)")
+    print(f"{payouts} payouts pending, {HUEY.pending_count()} tasks queued; starting {consumers} consumer(s)")
 
-    consumers = [
-        subprocess.Popen([PY, "manage.py", "run_huey"], cwd=BACKEND, env=env, stderr=subprocess.DEVNULL)
-        for _ in range(args.consumers)
-    ]
     started = time.monotonic()
     milestones = {}
-    try:
-        while time.monotonic() - started < args.timeout:
-            in_flight = Payout.objects.filter(status__in=Payout.IN_FLIGHT).count()
-            done = args.payouts - in_flight
-            for share in (0.5, 0.9):
-                if share not in milestones and done >= share * args.payouts:
-                    milestones[share] = time.monotonic() - started
-            if in_flight == 0:
-                break
-            time.sleep(0.25)
-        elapsed = time.monotonic() - started
-    finally:
-        for consumer in consumers:
-            consumer.terminate()
-        for consumer in consumers:
-            consumer.wait(timeout=30)
-        HUEY.flush()
+    with stack.Processes(logs, env) as processes:
+        for n in range(consumers):
+            processes.consumer(f"huey{n}")
+        try:
+            while time.monotonic() - started < timeout:
+                in_flight = Payout.objects.filter(status__in=Payout.IN_FLIGHT).count()
+                done = payouts - in_flight
+                for share in (0.5, 0.9):
+                    if share not in milestones and done >= share * payouts:
+                        milestones[share] = time.monotonic() - started
+                if in_flight == 0:
+                    break
+                time.sleep(0.25)
+            elapsed = time.monotonic() - started
+        finally:
+            processes.stop(grace=30)
+            HUEY.flush()
 
     statuses = {s: Payout.objects.filter(status=s).count() for s in ("completed", "failed", "pending", "processing")}
-    ledger = subprocess.run([PY, "manage.py", "check_ledger"], cwd=BACKEND, env=env, capture_output=True, text=True)
-    subprocess.run([PY, str(ROOT / "scripts" / "scratch_db.py"), "drop", "drain"], env=base_env, check=False)
-    print(f"consumers          {args.consumers}")
-    print(f"all final after    {elapsed:.1f} s  ({args.payouts / elapsed:.1f} payouts/s overall)")
+    connections.close_all()  # before the scratch database is dropped
+    ledger = stack.manage(env, "check_ledger")
+    print(f"consumers          {consumers}")
+    print(f"all final after    {elapsed:.1f} s  ({payouts / elapsed:.1f} payouts/s overall)")
     for share, seconds in sorted(milestones.items()):
-        print(f"{int(share * 100)}% final after    {seconds:.1f} s  ({share * args.payouts / seconds:.1f} payouts/s)")
+        print(f"{int(share * 100)}% final after    {seconds:.1f} s  ({share * payouts / seconds:.1f} payouts/s)")
     print(f"statuses           {statuses}")
     print(f"check_ledger       exit {ledger.returncode}: {ledger.stdout.strip().splitlines()[-1]}")
     return 0 if statuses["pending"] + statuses["processing"] == 0 and ledger.returncode == 0 else 1

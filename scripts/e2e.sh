@@ -7,17 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="$PWD/.venv/bin/python"
+stack() { "$PY" scripts/stack.py "$@"; }  # the scratch stack the scripts and tests share
 
 # The browser: CHROME_PATH, else one on the machine, else one installed now
 # (scripts/browser.sh says which, and what it installs).
 CHROMIUM_PATH=$(scripts/browser.sh)
 export CHROMIUM_PATH
 
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-API=$(free_port)
-WEB=$(free_port)
+{ read -r API; read -r WEB; } < <(stack free-port 2)
 SERVER_URL="$DATABASE_URL"
-E2E_DATABASE_URL=$("$PY" scripts/scratch_db.py create e2e)
+E2E_DATABASE_URL=$(stack db create e2e)
 export DATABASE_URL="$E2E_DATABASE_URL"
 export DEBUG=false DEMO_MODE=true SECRET_KEY="e2e-$(date +%s%N)-not-secret"
 export ALLOWED_HOSTS=127.0.0.1,localhost CORS_ALLOWED_ORIGINS="http://127.0.0.1:${WEB}"
@@ -35,7 +34,7 @@ finish() {
     echo "--- API log"; tail -n 40 "$logs/api.log" || true
     echo "--- worker log"; tail -n 40 "$logs/worker.log" || true
   fi
-  DATABASE_URL="$SERVER_URL" "$PY" scripts/scratch_db.py drop e2e >/dev/null 2>&1 || true
+  DATABASE_URL="$SERVER_URL" stack db drop e2e >/dev/null 2>&1 || true
   rm -rf "$logs"
   exit $status
 }
@@ -45,19 +44,13 @@ trap finish EXIT
 (cd backend && "$PY" manage.py migrate --noinput >/dev/null)
 eval "$(cd backend && "$PY" manage.py app_role --env)"
 (cd backend && "$PY" manage.py seed >/dev/null)
-.venv/bin/gunicorn config.wsgi --chdir backend --bind "127.0.0.1:${API}" --workers 2 >"$logs/api.log" 2>&1 &
-pids+=($!)
-(cd backend && exec "$PY" manage.py run_huey >"$logs/worker.log" 2>&1) &
+# gunicorn (2 workers) and one consumer, stopped cleanly on SIGTERM; logs api.log and worker.log.
+"$PY" scripts/stack.py serve --port "$API" --workers 2 --consumers 1 --logs "$logs" &
 pids+=($!)
 (cd frontend && VITE_API_URL="http://127.0.0.1:${API}" exec node_modules/.bin/vite --host 127.0.0.1 --port "$WEB" --strictPort >"$logs/web.log" 2>&1) &
 pids+=($!)
 
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:${API}/api/v1/health" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:${WEB}/" >/dev/null 2>&1; then
-    break
-  fi
-  sleep 0.2
-done
+stack wait "http://127.0.0.1:${API}/api/v1/health" "http://127.0.0.1:${WEB}/" --timeout 60
 
 (cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" npm run --silent e2e)
 (cd backend && "$PY" manage.py check_ledger | tail -n 1)

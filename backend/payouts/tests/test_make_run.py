@@ -13,7 +13,6 @@ within 5 seconds.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import pty
@@ -21,20 +20,17 @@ import secrets
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
-import psycopg2
 import pytest
-import redis
 from django.conf import settings
 
 from payouts.tests.conftest import _OWNER
+from stack import free_port, http_status, postgres_url, scratch_database, scratch_queue
 
 REPO = Path(__file__).resolve().parents[3]
 LEFT_WITHIN_SECONDS = 5
@@ -55,42 +51,20 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def database_url(django_db_setup):
     """A scratch database, as the test server's owner (a superuser): make run
-    migrates with it and runs the API and the worker as `<name>_app`, as in development."""
+    migrates with it and runs the API and the worker as `<name>_app`, as in development.
+    Dropped at the end with that role."""
     db = settings.DATABASES["default"]
-    user, password = _OWNER["USER"] or "", _OWNER["PASSWORD"] or ""
-    server = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": user or None}
-    if password:
-        server["password"] = password
-    name = f"make_run_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="postgres", **server)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    credentials = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
-    location = quote(db["HOST"] or "", safe="") + (f":{db['PORT']}" if db["PORT"] else "")
-    try:
-        yield f"postgres://{credentials}@{location}/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cursor.execute(f'DROP ROLE IF EXISTS "{name}_app"')  # run.sh's application role (app_role)
-        admin.close()
+    server = postgres_url(
+        user=_OWNER["USER"], password=_OWNER["PASSWORD"], host=db["HOST"], port=db["PORT"], database="postgres"
+    )
+    with scratch_database(server, f"make_run_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def huey_name():
-    name = f"makerun{uuid.uuid4().hex[:12]}"
-    yield name
-    connection = redis.Redis.from_url(settings.REDIS_URL)
-    keys = list(connection.scan_iter(match=f"*{name}*"))
-    if keys:
-        connection.delete(*keys)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    with scratch_queue(settings.REDIS_URL, "makerun") as name:
+        yield name
 
 
 @pytest.fixture
@@ -215,24 +189,14 @@ class MakeRun:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, os.WNOHANG)
 
-    def answers(self, port: int, path: str) -> int | None:
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            try:
-                connection.request("GET", path)
-                return connection.getresponse().status
-            finally:
-                connection.close()
-        return None
-
     def wait_until_serving(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert not self.exited(), f"make run exited\n{self.log()}"
             if (
                 self.recorded_here("api", "worker", "web", "watchdog")
-                and self.answers(self.api_port, "/api/v1/health") == 200
-                and self.answers(self.web_port, "/") == 200
+                and http_status(self.api_port, "/api/v1/health") == 200
+                and http_status(self.web_port, "/") == 200
             ):
                 self.started = self.marked()
                 return

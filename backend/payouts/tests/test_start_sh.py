@@ -14,20 +14,17 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
-import psycopg2
 import pytest
-import redis
 from django.conf import settings
 
 from payouts.tests.conftest import _OWNER
+from stack import app_role_name, free_port, postgres_url, scratch_database, scratch_queue
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,39 +44,18 @@ INDEX_HTML = "<!doctype html><title>dashboard under test</title>"
 def database_urls(django_db_setup):
     """A scratch database: (owner URL, application role URL), as an operator configures them."""
     db = settings.DATABASES["default"]
-    owner = {"user": _OWNER["USER"] or "", "password": _OWNER["PASSWORD"] or ""}
-    server = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": owner["user"] or None}
-    if owner["password"]:
-        server["password"] = owner["password"]
+    server = {"host": db["HOST"], "port": db["PORT"]}
     name = f"start_sh_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="postgres", **server)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    location = quote(db["HOST"] or "", safe="") + (f":{db['PORT']}" if db["PORT"] else "")
-
-    def url(user: str, password: str) -> str:
-        return (
-            f"postgres://{quote(user, safe='')}{':' + quote(password, safe='') if password else ''}@{location}/{name}"
-        )
-
-    try:
-        yield url(owner["user"], owner["password"]), url(f"{name}_app", secrets.token_hex(16))
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cursor.execute(f'DROP ROLE IF EXISTS "{name}_app"')
-        admin.close()
+    owner = postgres_url(user=_OWNER["USER"], password=_OWNER["PASSWORD"], database="postgres", **server)
+    with scratch_database(owner, name) as owner_url:  # dropped at the end with its role <name>_app
+        app_url = postgres_url(user=app_role_name(name), password=secrets.token_hex(16), database=name, **server)
+        yield owner_url, app_url
 
 
 @pytest.fixture(scope="module")
 def huey_name():
-    name = f"startsh{uuid.uuid4().hex[:12]}"
-    yield name
-    connection = redis.Redis.from_url(settings.REDIS_URL)
-    keys = list(connection.scan_iter(match=f"*{name}*"))
-    if keys:
-        connection.delete(*keys)
+    with scratch_queue(settings.REDIS_URL, "startsh") as name:
+        yield name
 
 
 @pytest.fixture
@@ -230,12 +206,6 @@ class Running:
 
 def _ppid(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_exit(process: subprocess.Popen, timeout: float, log) -> int:
