@@ -12,6 +12,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from payouts.api.errors import envelope
 from payouts.api.pagination import InvalidCursor, InvalidLimit, InvalidStatusFilter
 from payouts.api.serializers import Error
 from payouts.errors import (
@@ -152,7 +153,7 @@ def operation(
             examples=[
                 OpenApiExample(
                     code,
-                    value={"error": {"code": code, "message": ERROR_CODES[code][1], "field": ERROR_CODES[code][2]}},
+                    value=envelope(code, ERROR_CODES[code][1], ERROR_CODES[code][2]),
                     response_only=True,
                 )
                 for code in status_codes
