@@ -1,16 +1,45 @@
-"""The JSON shapes of the API.
+"""The JSON shapes of the API, each defined once.
 
-Shared by the API views and by ``payout_create``, whose first response is
-stored verbatim for idempotent replays.
+A ``Shape`` is a named, ordered set of typed fields. Everything else about a
+wire shape is derived from that one definition:
+
+* rendering: ``Shape.render(obj)`` builds the JSON object from a model row (or
+  from a mapping, for shapes built from a selector's dict). It is what the
+  views send and what ``payout_create`` stores verbatim for idempotent replays;
+* validation of a request body: ``Shape.first_refused(body)`` names the first
+  field whose value the shape does not accept (the API turns it into that
+  field's error code);
+* the OpenAPI document: ``payouts.api.serializers`` turns each shape into the
+  DRF serializer drf-spectacular documents (and the TypeScript types are
+  generated from that document).
+
+Enumerations come from the models' choices, never from repeated literals. The
+amount rule (a positive JSON integer of paise that fits in 64 bits) is
+``AMOUNT_PAISE``.
+
+Rendering and validation are plain attribute reads and type checks, no
+framework: the 201 of ``POST /payouts`` is rendered while the merchant's row
+lock is held, and the request is validated on every payout.
+
+This module imports no web framework: the money core (``payout_create``)
+renders through it.
 """
 
 from __future__ import annotations
 
 import json
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from payouts.models import BankAccount, LedgerEntry, Payout, PayoutEvent
+from django.db import models
+
+from payouts.models import LedgerEntry, Payout
+
+# The largest integer a 64-bit signed column (and so any amount or id) holds.
+MAX_BIGINT = 2**63 - 1
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -41,44 +70,237 @@ def rupees(paise: int) -> str:
     return f"{sign}₹{grouped}.{fraction:02d}"
 
 
-def payout_as_dict(payout: Payout) -> dict:
-    return {
-        "id": payout.id,
-        "amount_paise": payout.amount_paise,
-        "bank_account_id": payout.bank_account_id,
-        "status": payout.status,
-        "attempts": payout.attempts,
-        "failure_reason": payout.failure_reason,
-        "created_at": iso(payout.created_at),
-        "updated_at": iso(payout.updated_at),
-    }
+# --- fields ------------------------------------------------------------------------------
 
 
-def ledger_entry_as_dict(entry: LedgerEntry) -> dict:
-    return {
-        "id": entry.id,
-        "kind": entry.kind,
-        "amount_paise": entry.amount_paise,
-        "description": entry.description,
-        "payout_id": entry.payout_id,
-        "created_at": iso(entry.created_at),
-    }
+@dataclass(frozen=True, kw_only=True)
+class Field:
+    """One property of a shape.
+
+    ``source`` is where its value comes from: an attribute (or key) name when
+    it differs from the property's, or a function of the object rendered.
+    """
+
+    source: str | Callable[[Any], Any] | None = None
+    nullable: bool = False
+    help_text: str | None = None
+
+    def to_json(self) -> Callable[[Any], Any] | None:
+        """The conversion of the value read into its JSON form; None: sent as it is."""
+        return None
+
+    def accepts(self, value: Any) -> bool:
+        raise NotImplementedError(f"{type(self).__name__} is not a request field")
 
 
-def payout_event_as_dict(event: PayoutEvent) -> dict:
-    return {
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "attempt": event.attempt,
-        "reason": event.reason,
-        "created_at": iso(event.created_at),
-    }
+@dataclass(frozen=True, kw_only=True)
+class Integer(Field):
+    """A JSON integer: never a float (1.0), a string ("1") or a boolean."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def accepts(self, value: Any) -> bool:
+        if type(value) is not int:
+            return value is None and self.nullable
+        return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
 
 
-def bank_account_as_dict(account: BankAccount) -> dict:
-    return {
-        "id": account.id,
-        "holder_name": account.holder_name,
-        "ifsc": account.ifsc,
-        "account_last4": account.account_number[-4:],
-    }
+@dataclass(frozen=True, kw_only=True)
+class Text(Field):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice(Field):
+    """One of a fixed set of strings; ``choices`` is the model's enumeration (its values)."""
+
+    choices: tuple[str, ...]
+
+    @classmethod
+    def of(cls, enumeration: type[models.TextChoices], **options: Any) -> Choice:
+        return cls(choices=tuple(enumeration.values), **options)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timestamp(Field):
+    """A moment, as ISO 8601 UTC text ending in ``Z``."""
+
+    def to_json(self) -> Callable[[Any], Any]:
+        return iso
+
+
+@dataclass(frozen=True, kw_only=True)
+class Nested(Field):
+    """An object of another shape."""
+
+    shape: Shape
+
+    def to_json(self) -> Callable[[Any], Any]:
+        return self.shape.render
+
+
+# --- shapes ------------------------------------------------------------------------------
+
+
+class Shape:
+    """A named JSON object: its fields in the order they are sent.
+
+    ``from_mapping``: rendered from a dict (``obj[key]``) rather than from an
+    object's attributes.
+    """
+
+    def __init__(self, name: str, fields: dict[str, Field], *, from_mapping: bool = False) -> None:
+        self.name = name
+        self.fields = fields
+        self.from_mapping = from_mapping
+        # (key, attribute or key to read, function of the object, conversion), resolved once.
+        self._plan = tuple(
+            (
+                key,
+                field.source if isinstance(field.source, str) else key,
+                field.source if callable(field.source) else None,
+                field.to_json(),
+            )
+            for key, field in fields.items()
+        )
+
+    def __repr__(self) -> str:
+        return f"<Shape {self.name}>"
+
+    def render(self, obj: Any) -> dict:
+        """The JSON object for ``obj``: a dict ready for ``json.dumps``."""
+        read: Callable[[Any, str], Any] = operator.getitem if self.from_mapping else getattr
+        out = {}
+        for key, name, compute, to_json in self._plan:
+            value = compute(obj) if compute is not None else read(obj, name)
+            out[key] = value if to_json is None else to_json(value)
+        return out
+
+    def first_refused(self, body: Mapping[str, Any]) -> str | None:
+        """The name of the first field (in order) whose value in ``body`` is missing or not accepted."""
+        for key, field in self.fields.items():
+            if not field.accepts(body.get(key)):
+                return key
+        return None
+
+
+# --- the rules shared by several shapes ------------------------------------------------------
+
+AMOUNT_PAISE = Integer(minimum=1, maximum=MAX_BIGINT)
+# An id a client sends: a positive 64-bit integer (what the database's ids can be).
+ID = Integer(minimum=1, maximum=MAX_BIGINT)
+PAYOUT_STATUS = Choice.of(Payout.Status)
+
+
+class DependencyState(models.TextChoices):
+    OK = "ok"
+    UNAVAILABLE = "unavailable"
+
+
+class WorkerState(models.TextChoices):
+    OK = "ok"
+    STALE = "stale"
+
+
+# --- requests ------------------------------------------------------------------------------
+
+PAYOUT_REQUEST = Shape("PayoutRequest", {"amount_paise": AMOUNT_PAISE, "bank_account_id": ID})
+
+# --- responses -----------------------------------------------------------------------------
+
+ERROR = Shape(
+    "Error",
+    {
+        "error": Nested(
+            shape=Shape(
+                "ErrorBody",
+                {"code": Text(), "message": Text(), "field": Text(nullable=True)},
+                from_mapping=True,
+            )
+        )
+    },
+    from_mapping=True,
+)
+
+PAYOUT = Shape(
+    "Payout",
+    {
+        "id": Integer(),
+        "amount_paise": AMOUNT_PAISE,
+        "bank_account_id": Integer(),
+        "status": PAYOUT_STATUS,
+        "attempts": Integer(minimum=0),
+        "failure_reason": Text(nullable=True),
+        "created_at": Timestamp(),
+        "updated_at": Timestamp(),
+    },
+)
+
+LEDGER_ENTRY = Shape(
+    "LedgerEntry",
+    {
+        "id": Integer(),
+        "kind": Choice.of(LedgerEntry.Kind),
+        "amount_paise": Integer(),
+        "description": Text(),
+        "payout_id": Integer(nullable=True),
+        "created_at": Timestamp(),
+    },
+)
+
+PAYOUT_EVENT = Shape(
+    "PayoutEvent",
+    {
+        "from_status": Choice.of(Payout.Status, nullable=True),
+        "to_status": PAYOUT_STATUS,
+        "attempt": Integer(minimum=0),
+        "reason": Text(),
+        "created_at": Timestamp(),
+    },
+)
+
+BANK_ACCOUNT = Shape(
+    "BankAccount",
+    {
+        "id": Integer(),
+        "holder_name": Text(),
+        "ifsc": Text(),
+        "account_last4": Text(source=lambda account: account.account_number[-4:]),
+    },
+)
+
+BALANCE = Shape(
+    "Balance",
+    {
+        "available_paise": Integer(minimum=0),
+        "held_paise": Integer(minimum=0),
+        "currency": Choice(choices=("INR",)),
+    },
+    from_mapping=True,
+)
+
+ME = Shape("Me", {"id": Integer(), "name": Text()})
+
+HEALTH = Shape(
+    "Health",
+    {
+        "database": Choice.of(DependencyState),
+        "redis": Choice.of(DependencyState),
+        "worker": Choice.of(WorkerState, help_text="stale: no worker has swept for three sweep intervals (15 s)"),
+    },
+    from_mapping=True,
+)
+
+LIVE = Shape("Live", {"status": Choice(choices=(DependencyState.OK.value,))}, from_mapping=True)
+
+READY = Shape("Ready", {"database": Choice(choices=(DependencyState.OK.value,))}, from_mapping=True)
+
+DEMO_MERCHANT = Shape("DemoMerchant", {"id": Integer(), "name": Text(), "api_key": Text()}, from_mapping=True)
+
+
+# The names the money core and the views render with.
+payout_as_dict = PAYOUT.render
+ledger_entry_as_dict = LEDGER_ENTRY.render
+payout_event_as_dict = PAYOUT_EVENT.render
+bank_account_as_dict = BANK_ACCOUNT.render

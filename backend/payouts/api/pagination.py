@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
 from payouts.errors import PayoutError
+from payouts.models import Payout
 
 
 class InvalidCursor(PayoutError):
@@ -23,7 +24,7 @@ class InvalidLimit(PayoutError):
 class InvalidStatusFilter(PayoutError):
     code = "invalid_status"
     field = "status"
-    message = "status must be one of pending, processing, completed, failed."
+    message = f"status must be one of {', '.join(Payout.Status.values)}."
 
 
 class NewestFirst(CursorPagination):

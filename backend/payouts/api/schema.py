@@ -1,4 +1,9 @@
-"""Shapes for the OpenAPI document only; the views build their JSON directly."""
+"""What the OpenAPI document says about each operation beyond its shapes.
+
+The shapes themselves are ``payouts.api.serializers`` (made from
+``payouts.representations``); here are lists and pages of them, the
+parameters, and each operation's statuses, error codes and headers.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from payouts.api.errors import envelope
 from payouts.api.pagination import InvalidCursor, InvalidLimit, InvalidStatusFilter
+from payouts.api.serializers import Error
 from payouts.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -18,118 +25,17 @@ from payouts.errors import (
     PayoutError,
 )
 
-STATUSES = ["pending", "processing", "completed", "failed"]
 
-Error = inline_serializer(
-    "Error",
-    {
-        "error": inline_serializer(
-            "ErrorBody",
-            {
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "field": serializers.CharField(allow_null=True),
-            },
-        )
-    },
-)
-
-Payout = inline_serializer(
-    "Payout",
-    {
-        "id": serializers.IntegerField(),
-        "amount_paise": serializers.IntegerField(min_value=1),
-        "bank_account_id": serializers.IntegerField(),
-        "status": serializers.ChoiceField(STATUSES),
-        "attempts": serializers.IntegerField(min_value=0),
-        "failure_reason": serializers.CharField(allow_null=True),
-        "created_at": serializers.DateTimeField(),
-        "updated_at": serializers.DateTimeField(),
-    },
-)
-
-PayoutRequest = inline_serializer(
-    "PayoutRequest",
-    {
-        "amount_paise": serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-        "bank_account_id": serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-    },
-)
-
-LedgerEntry = inline_serializer(
-    "LedgerEntry",
-    {
-        "id": serializers.IntegerField(),
-        "kind": serializers.ChoiceField(["payment", "payout", "reversal"]),
-        "amount_paise": serializers.IntegerField(),
-        "description": serializers.CharField(),
-        "payout_id": serializers.IntegerField(allow_null=True),
-        "created_at": serializers.DateTimeField(),
-    },
-)
-
-PayoutEvent = inline_serializer(
-    "PayoutEvent",
-    {
-        "from_status": serializers.ChoiceField(STATUSES, allow_null=True),
-        "to_status": serializers.ChoiceField(STATUSES),
-        "attempt": serializers.IntegerField(min_value=0),
-        "reason": serializers.CharField(),
-        "created_at": serializers.DateTimeField(),
-    },
-)
-
-BankAccount = inline_serializer(
-    "BankAccount",
-    {
-        "id": serializers.IntegerField(),
-        "holder_name": serializers.CharField(),
-        "ifsc": serializers.CharField(),
-        "account_last4": serializers.CharField(),
-    },
-)
-
-Balance = inline_serializer(
-    "Balance",
-    {
-        "available_paise": serializers.IntegerField(min_value=0),
-        "held_paise": serializers.IntegerField(min_value=0),
-        "currency": serializers.ChoiceField(["INR"]),
-    },
-)
-
-Me = inline_serializer("Me", {"id": serializers.IntegerField(), "name": serializers.CharField()})
-
-Health = inline_serializer(
-    "Health",
-    {
-        "database": serializers.ChoiceField(["ok", "unavailable"]),
-        "redis": serializers.ChoiceField(["ok", "unavailable"]),
-        "worker": serializers.ChoiceField(
-            ["ok", "stale"], help_text="stale: no worker has swept for three sweep intervals (15 s)"
-        ),
-    },
-)
-
-Live = inline_serializer("Live", {"status": serializers.ChoiceField(["ok"])})
-
-Ready = inline_serializer("Ready", {"database": serializers.ChoiceField(["ok"])})
-
-DemoMerchant = inline_serializer(
-    "DemoMerchant",
-    {"id": serializers.IntegerField(), "name": serializers.CharField(), "api_key": serializers.CharField()},
-)
+def list_of(item: type[serializers.Serializer]) -> serializers.ListSerializer:
+    return serializers.ListSerializer(child=item())
 
 
-def list_of(item) -> serializers.ListSerializer:
-    return serializers.ListSerializer(child=item)
-
-
-def page_of(name: str, item) -> serializers.Serializer:
+def page_of(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """A cursor page of ``item``, as ``NewestFirst`` sends it."""
     return inline_serializer(
         name,
         {
-            "results": serializers.ListSerializer(child=item),
+            "results": serializers.ListSerializer(child=item()),
             "next": serializers.URLField(allow_null=True),
             "previous": serializers.URLField(allow_null=True),
         },
@@ -247,7 +153,7 @@ def operation(
             examples=[
                 OpenApiExample(
                     code,
-                    value={"error": {"code": code, "message": ERROR_CODES[code][1], "field": ERROR_CODES[code][2]}},
+                    value=envelope(code, ERROR_CODES[code][1], ERROR_CODES[code][2]),
                     response_only=True,
                 )
                 for code in status_codes

@@ -16,20 +16,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payouts import metrics, selectors, services, tasks
-from payouts.api import schema, throttling
+from payouts import representations as wire
+from payouts.api import schema, serializers, throttling
 from payouts.api.errors import envelope
 from payouts.api.pagination import InvalidStatusFilter, NewestFirst
-from payouts.errors import InvalidAmount, InvalidBankAccount, InvalidIdempotencyKey, InvalidRequestBody
+from payouts.errors import InvalidBankAccount, InvalidIdempotencyKey
 from payouts.idempotency import request_fingerprint
 from payouts.models import Payout
-from payouts.representations import (
-    bank_account_as_dict,
-    ledger_entry_as_dict,
-    payout_as_dict,
-    payout_event_as_dict,
-)
+from payouts.representations import DependencyState, WorkerState
 
 logger = logging.getLogger(__name__)
+
+OK, UNAVAILABLE = DependencyState.OK.value, DependencyState.UNAVAILABLE.value
 
 
 def _database_answers() -> bool:
@@ -48,21 +46,25 @@ class HealthView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(**schema.operation({200: schema.Health}, "dependency_unavailable", authenticated=False), auth=[])
+    @extend_schema(
+        **schema.operation({200: serializers.Health}, "dependency_unavailable", authenticated=False), auth=[]
+    )
     def get(self, request):
-        parts = {"database": "ok" if _database_answers() else "unavailable", "redis": "ok"}
-        worker = "stale"
+        parts = {"database": OK if _database_answers() else UNAVAILABLE, "redis": OK}
+        worker = WorkerState.STALE
         try:
             HUEY.storage.conn.ping()
-            worker = "ok" if tasks.worker_is_fresh() else "stale"
+            worker = WorkerState.OK if tasks.worker_is_fresh() else WorkerState.STALE
         except Exception:
             logger.warning("health: redis unavailable", exc_info=True)
-            parts["redis"] = "unavailable"
-        down = [name for name, state in parts.items() if state != "ok"]
+            parts["redis"] = UNAVAILABLE
+        down = [name for name, state in parts.items() if state != OK]
+        health = wire.HEALTH.render(parts | {"worker": worker.value})
         if not down:
-            return Response(parts | {"worker": worker})
-        body = envelope("dependency_unavailable", f"Unavailable: {', '.join(down)}.", down[0]) | parts
-        return Response(body | {"worker": worker}, status=503)
+            return Response(health)
+        return Response(
+            envelope("dependency_unavailable", f"Unavailable: {', '.join(down)}.", down[0]) | health, status=503
+        )
 
 
 class LiveView(APIView):
@@ -71,9 +73,9 @@ class LiveView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(**schema.operation({200: schema.Live}, authenticated=False), auth=[])
+    @extend_schema(**schema.operation({200: serializers.Live}, authenticated=False), auth=[])
     def get(self, request):
-        return Response({"status": "ok"})
+        return Response(wire.LIVE.render({"status": OK}))
 
 
 class ReadyView(APIView):
@@ -83,11 +85,11 @@ class ReadyView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(**schema.operation({200: schema.Ready}, "dependency_unavailable", authenticated=False), auth=[])
+    @extend_schema(**schema.operation({200: serializers.Ready}, "dependency_unavailable", authenticated=False), auth=[])
     def get(self, request):
         if _database_answers():
-            return Response({"database": "ok"})
-        body = envelope("dependency_unavailable", "Unavailable: database.", "database") | {"database": "unavailable"}
+            return Response(wire.READY.render({"database": OK}))
+        body = envelope("dependency_unavailable", "Unavailable: database.", "database") | {"database": UNAVAILABLE}
         return Response(body, status=503)
 
 
@@ -136,21 +138,21 @@ class MerchantView(APIView):
 
 
 class MeView(MerchantView):
-    @extend_schema(**schema.operation({200: schema.Me}))
+    @extend_schema(**schema.operation({200: serializers.Me}))
     def get(self, request):
-        return Response({"id": request.user.id, "name": request.user.name})
+        return Response(wire.ME.render(request.user))
 
 
 class BalanceView(MerchantView):
-    @extend_schema(**schema.operation({200: schema.Balance}))
+    @extend_schema(**schema.operation({200: serializers.Balance}))
     def get(self, request):
-        return Response(selectors.balance_get(merchant_id=request.user.id))
+        return Response(wire.BALANCE.render(selectors.balance_get(merchant_id=request.user.id)))
 
 
 class LedgerView(MerchantView):
     @extend_schema(
         **schema.operation(
-            {200: schema.page_of("LedgerPage", schema.LedgerEntry)},
+            {200: schema.page_of("LedgerPage", serializers.LedgerEntry)},
             "invalid_limit",
             "invalid_cursor",
             parameters=schema.PAGE_PARAMETERS,
@@ -159,13 +161,13 @@ class LedgerView(MerchantView):
     def get(self, request):
         paginator = NewestFirst()
         page = paginator.paginate_queryset(selectors.ledger_entries(merchant_id=request.user.id), request, self)
-        return paginator.get_paginated_response([ledger_entry_as_dict(entry) for entry in page or []])
+        return paginator.get_paginated_response([wire.LEDGER_ENTRY.render(entry) for entry in page or []])
 
 
 class BankAccountsView(MerchantView):
-    @extend_schema(**schema.operation({200: schema.list_of(schema.BankAccount)}))
+    @extend_schema(**schema.operation({200: schema.list_of(serializers.BankAccount)}))
     def get(self, request):
-        return Response([bank_account_as_dict(a) for a in selectors.bank_accounts(merchant_id=request.user.id)])
+        return Response([wire.BANK_ACCOUNT.render(a) for a in selectors.bank_accounts(merchant_id=request.user.id)])
 
 
 class PayoutsView(MerchantView):
@@ -176,13 +178,15 @@ class PayoutsView(MerchantView):
 
     @extend_schema(
         **schema.operation(
-            {200: schema.page_of("PayoutPage", schema.Payout)},
+            {200: schema.page_of("PayoutPage", serializers.Payout)},
             "invalid_status",
             "invalid_limit",
             "invalid_cursor",
             parameters=[
                 *schema.PAGE_PARAMETERS,
-                OpenApiParameter("status", str, enum=schema.STATUSES, description="Only payouts in this status."),
+                OpenApiParameter(
+                    "status", str, enum=wire.PAYOUT_STATUS.choices, description="Only payouts in this status."
+                ),
             ],
         ),
         operation_id="payouts_list",
@@ -194,11 +198,11 @@ class PayoutsView(MerchantView):
         paginator = NewestFirst()
         queryset = selectors.payouts(merchant_id=request.user.id, status=status)
         page = paginator.paginate_queryset(queryset, request, self)
-        return paginator.get_paginated_response([payout_as_dict(p) for p in page or []])
+        return paginator.get_paginated_response([wire.PAYOUT.render(p) for p in page or []])
 
     @extend_schema(
         **schema.operation(
-            {201: schema.Payout},
+            {201: serializers.Payout},
             "invalid_idempotency_key",
             "malformed_json",
             "invalid_body",
@@ -211,7 +215,7 @@ class PayoutsView(MerchantView):
             replayed_on=(201, 422),
             parameters=[schema.IDEMPOTENCY_KEY],
         ),
-        request=schema.PayoutRequest,
+        request=serializers.PayoutRequest,
         operation_id="payouts_create",
         description=(
             "Request a payout. The funds are held at once; the payout is processed in the background. "
@@ -223,23 +227,14 @@ class PayoutsView(MerchantView):
     def post(self, request):
         merchant_id = request.user.id
         key = _idempotency_key(request.headers.get("Idempotency-Key"))
-        body = request.data
-        if not isinstance(body, dict):
-            raise InvalidRequestBody()
-        amount = body.get("amount_paise")
-        if type(amount) is not int or not 0 < amount <= services.MAX_AMOUNT_PAISE:
-            raise InvalidAmount()
-        bank_account_id = body.get("bank_account_id")
-        if (
-            type(bank_account_id) is not int
-            or not 0 < bank_account_id <= services.MAX_AMOUNT_PAISE
-            or not selectors.bank_account_exists(merchant_id=merchant_id, bank_account_id=bank_account_id)
-        ):
+        body = serializers.payout_request(request.data)
+        bank_account_id = body["bank_account_id"]
+        if not selectors.bank_account_exists(merchant_id=merchant_id, bank_account_id=bank_account_id):
             raise InvalidBankAccount()
         response = services.payout_create(
             merchant_id=merchant_id,
             bank_account_id=bank_account_id,
-            amount_paise=amount,
+            amount_paise=body["amount_paise"],
             idempotency_key=key,
             fingerprint=request_fingerprint(body),
         )
@@ -266,23 +261,24 @@ def _idempotency_key(raw: str | None) -> uuid.UUID:
 
 
 class PayoutDetailView(MerchantView):
-    @extend_schema(**schema.operation({200: schema.Payout}, "not_found"), operation_id="payout_get")
+    @extend_schema(**schema.operation({200: serializers.Payout}, "not_found"), operation_id="payout_get")
     def get(self, request, payout_id: int):
         payout = selectors.payout_get(merchant_id=request.user.id, payout_id=payout_id)
         if payout is None:
             return Response(envelope("not_found", "No such payout."), status=404)
-        return Response(payout_as_dict(payout))
+        return Response(wire.PAYOUT.render(payout))
 
 
 class PayoutEventsView(MerchantView):
     @extend_schema(
-        **schema.operation({200: schema.list_of(schema.PayoutEvent)}, "not_found"), operation_id="payout_events_list"
+        **schema.operation({200: schema.list_of(serializers.PayoutEvent)}, "not_found"),
+        operation_id="payout_events_list",
     )
     def get(self, request, payout_id: int):
         events = selectors.payout_events(merchant_id=request.user.id, payout_id=payout_id)
         if events is None:
             return Response(envelope("not_found", "No such payout."), status=404)
-        return Response([payout_event_as_dict(e) for e in events])
+        return Response([wire.PAYOUT_EVENT.render(e) for e in events])
 
 
 class DemoMerchantsView(APIView):
@@ -290,12 +286,12 @@ class DemoMerchantsView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        **schema.operation({200: schema.list_of(schema.DemoMerchant)}, "not_found", authenticated=False), auth=[]
+        **schema.operation({200: schema.list_of(serializers.DemoMerchant)}, "not_found", authenticated=False), auth=[]
     )
     def get(self, request):
         if not settings.DEMO_MODE:
             return Response(envelope("not_found", "Not found."), status=404)
-        return Response(selectors.demo_merchants())
+        return Response([wire.DEMO_MERCHANT.render(m) for m in selectors.demo_merchants()])
 
 
 class NotFoundView(APIView):

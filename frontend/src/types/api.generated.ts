@@ -328,6 +328,7 @@ export interface components {
         Ok: "ok";
         Payout: {
             id: number;
+            /** Format: int64 */
             amount_paise: number;
             bank_account_id: number;
             status: components["schemas"]["PayoutStatus"];
