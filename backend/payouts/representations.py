@@ -10,7 +10,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from payouts.models import BankAccount, LedgerEntry, Payout, PayoutEvent
+from ledger.models import LedgerEntry
+from merchants.models import BankAccount
+from payouts.models import Payout, PayoutEvent
 
 
 def iso(moment: datetime | None) -> str | None:
