@@ -263,6 +263,14 @@ def short_timeouts(settings):
 # --- helpers ---------------------------------------------------------------------------
 
 
+def balance(merchant: MerchantFixture) -> tuple[int, int]:
+    """(available, held) as the merchant's row has them, read without HTTP."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT available_paise, held_paise FROM merchants_merchant WHERE id = %s", [merchant.id])
+        available, held = cursor.fetchone()
+    return available, held
+
+
 def count(table: str, where: str = "TRUE", params=()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {table} WHERE {where}", params)

@@ -62,10 +62,29 @@ ROUTES = routes()
 PRIVATE = [(m, r) for m, r in ROUTES if r.rstrip("/") not in PUBLIC_ROUTES]
 
 
-def test_the_public_routes_are_exactly_the_known_ones():
-    public = {r.rstrip("/") for m, r in ROUTES if r.rstrip("/") in PUBLIC_ROUTES}
+def test_the_public_routes_are_exactly_the_known_ones(api, settings):
+    """Ask every route without an API key: those that answer anything but 401 are the public ones."""
+    settings.METRICS_TOKEN = "metrics-token-for-the-public-routes-test"
+    # Not an API key: only the metrics route takes it.
+    anonymous = api.as_merchant(None)
+    headers = {"Authorization": f"Bearer {settings.METRICS_TOKEN}", "Idempotency-Key": str(uuid.uuid4())}
+
+    answered = {
+        (method, route): anonymous.request(method, _path(route, 1), headers=headers).status for method, route in ROUTES
+    }
+
+    public = {route.rstrip("/") for (method, route), status in answered.items() if status != 401}
     assert public == PUBLIC_ROUTES
-    assert len(PRIVATE) >= 16  # 8 operations, each with and without a trailing slash
+    assert sorted({r.rstrip("/") for (m, r), status in answered.items() if status == 401}) == [
+        "balance",
+        "bank-accounts",
+        "ledger",
+        "me",
+        "payouts",
+        "payouts/<int:payout_id>",
+        "payouts/<int:payout_id>/events",
+    ]
+    assert len(PRIVATE) == 16  # 8 operations, each with and without a trailing slash
 
 
 def _path(route: str, payout_id: int) -> str:
