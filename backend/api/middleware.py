@@ -8,7 +8,7 @@ import time
 from api.errors import error_response
 from common import metrics
 
-logger = logging.getLogger("payouts.api")
+logger = logging.getLogger("api")
 
 
 class ApiErrorMiddleware:
