@@ -9,16 +9,29 @@ most of them hold by construction):
 2. ``held_paise`` = sum of the amounts of its pending and processing payouts.
 3. total payments = available + held + sum of completed payouts.
 4. Each payout has one ``payout`` debit; each failed payout one ``reversal``.
-5. Entries are never updated, deleted or truncated.
+5. Entries are never updated, deleted or truncated: the triggers that refuse it,
+   and those that keep the balances, are installed and enabled.
 6. The bank agrees (``payouts.reconciliation.bank_reconcile``, run by
    ``check_ledger`` too).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+
+
+def invariants() -> list[str]:
+    """The numbered invariants of this module's docstring, one line each: what ``check_ledger`` prints."""
+    stated: list[str] = []
+    for line in (__doc__ or "").splitlines():
+        if re.match(r"\d\. ", line):
+            stated.append(line.replace("``", ""))
+        elif stated and line.startswith("   "):
+            stated[-1] += " " + line.strip().replace("``", "")
+    return stated
 
 
 @dataclass

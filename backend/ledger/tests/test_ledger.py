@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from bank import gateway as bank
-from conftest import balance, payout_new
-from ledger.audit import ledger_audit
+from conftest import balance, manage, payout_new
+from ledger.audit import invariants, ledger_audit
 from ledger.models import LedgerEntry
 from ledger.postings import ledger_payment_credit
 from merchants.locks import merchant_lock
@@ -90,3 +90,14 @@ def test_nothing_but_the_ledgers_postings_writes_ledger_entries():
     )
 
     assert found == ["ledger/postings.py"]
+
+
+def test_the_invariants_are_stated_once_and_check_ledger_prints_them(make_merchant):
+    stated = invariants()
+    assert [line[:3] for line in stated] == ["1. ", "2. ", "3. ", "4. ", "5. ", "6. "]
+    assert stated[5] == "6. The bank agrees (payouts.reconciliation.bank_reconcile, run by check_ledger too)."
+
+    result = manage("check_ledger")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:7] == [f"  {line}" for line in stated]

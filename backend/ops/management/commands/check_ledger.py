@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from bank import gateway as bank
-from ledger.audit import ledger_audit
+from ledger.audit import invariants, ledger_audit
 from payouts.reconciliation import bank_reconcile
 
 
@@ -15,12 +15,7 @@ class Command(BaseCommand):
         audit.violations.extend(bank_reconcile(bank.default_gateway()))
         self.stdout.write(
             f"checked {audit.merchants} merchants, {audit.entries} ledger entries, {audit.payouts} payouts:\n"
-            "  1. available = ledger sum >= 0\n"
-            "  2. held = sum of pending and processing payouts\n"
-            "  3. payments = available + held + completed payouts\n"
-            "  4. one debit per payout, one reversal per failed payout, none otherwise\n"
-            "  5. append-only, no-truncate and balance triggers installed and enabled\n"
-            "  6. the bank agrees: completed payouts settled for their amount, failed ones not settled"
+            + "\n".join(f"  {invariant}" for invariant in invariants())
         )
         if audit.violations:
             for violation in audit.violations:
