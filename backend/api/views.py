@@ -124,7 +124,7 @@ class MerchantView(APIView):
 
     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-    on errors too (see api.throttling).
+    on errors too (see payouts.api.throttling).
     """
 
     def get_throttles(self):
