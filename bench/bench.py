@@ -266,7 +266,7 @@ def create_merchants(db_url: str, label: str, count: int) -> list[Merchant]:
             row[0]
             for row in psycopg2.extras.execute_values(
                 cur,
-                "INSERT INTO payouts_merchant (name, is_demo, available_paise, held_paise, created_at) "
+                "INSERT INTO merchants_merchant (name, is_demo, available_paise, held_paise, created_at) "
                 "VALUES %s RETURNING id",
                 names,
                 template="(%s, false, 0, 0, now())",
@@ -276,7 +276,7 @@ def create_merchants(db_url: str, label: str, count: int) -> list[Merchant]:
         ]
         psycopg2.extras.execute_values(
             cur,
-            "INSERT INTO payouts_apikey (merchant_id, key_hash, prefix, created_at) VALUES %s",
+            "INSERT INTO merchants_apikey (merchant_id, key_hash, prefix, created_at) VALUES %s",
             [(mid, hashlib.sha256(key.encode()).hexdigest(), key[:12]) for mid, key in zip(ids, keys, strict=True)],
             template="(%s, %s, %s, now())",
             page_size=count,
@@ -285,7 +285,7 @@ def create_merchants(db_url: str, label: str, count: int) -> list[Merchant]:
             row[0]
             for row in psycopg2.extras.execute_values(
                 cur,
-                "INSERT INTO payouts_bankaccount (merchant_id, holder_name, ifsc, account_number, created_at) "
+                "INSERT INTO merchants_bankaccount (merchant_id, holder_name, ifsc, account_number, created_at) "
                 "VALUES %s RETURNING id",
                 [(mid, f"Bench {label} {mid}", "HDFC0000001", f"{100000000000 + mid}") for mid in ids],
                 template="(%s, %s, %s, %s, now())",
@@ -294,7 +294,7 @@ def create_merchants(db_url: str, label: str, count: int) -> list[Merchant]:
             )
         ]
         cur.execute(
-            "INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at) "
+            "INSERT INTO ledger_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at) "
             "SELECT unnest(%s::bigint[]), 'payment', %s, 'Opening customer payment', NULL, now()",
             [ids, CREDIT_PAISE],
         )
@@ -580,16 +580,16 @@ class Bench:
                 with closing(psycopg2.connect(self.db_url)) as conn, conn, conn.cursor() as cur:
                     # One statement: the balance trigger is per statement, so this is one UPDATE of the merchant.
                     cur.execute(
-                        "INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, created_at) "
+                        "INSERT INTO ledger_ledgerentry (merchant_id, kind, amount_paise, description, created_at) "
                         "SELECT %s, 'payment', 100, 'load', now() FROM generate_series(1, %s)",
                         [merchant.id, size - loaded],
                     )
                 log(f"loaded {size:,} ledger entries for merchant {merchant.id} in {time.monotonic() - started:.1f}s")
                 # What autovacuum would do to a table that grew this much, within a minute.
-                self.vacuum("payouts_ledgerentry")
+                self.vacuum("ledger_ledgerentry")
                 loaded = size
             entries = query_one(
-                self.db_url, "SELECT count(*) FROM payouts_ledgerentry WHERE merchant_id = %s", [merchant.id]
+                self.db_url, "SELECT count(*) FROM ledger_ledgerentry WHERE merchant_id = %s", [merchant.id]
             )[0]
             # Short runs on a shared machine: the best of a few rounds is the cost, the rest is interference.
             gets, posts = [], []

@@ -498,7 +498,7 @@ def audit(port: int, env: dict, merchants: list[Merchant], tally: Tally) -> tupl
             " count(*) FILTER (WHERE p.status = 'completed' AND (t.state IS DISTINCT FROM 'settled'"
             "                  OR t.amount_paise IS DISTINCT FROM p.amount_paise)),"
             " count(*) FILTER (WHERE t.state = 'cancelled')"
-            " FROM payouts_payout p LEFT JOIN payouts_simulatedtransfer t ON t.reference = p.reference"
+            " FROM payouts_payout p LEFT JOIN bank_simulatedtransfer t ON t.reference = p.reference"
         )
         facts["paid_and_refunded"], facts["completed_unpaid"], facts["cancelled"] = cursor.fetchone()
     if facts["paid_and_refunded"] or facts["completed_unpaid"]:

@@ -53,18 +53,19 @@ def drain(env: dict[str, str], payouts: int, consumers: int, timeout: float, log
     from django.db import connections
     from huey.contrib.djhuey import HUEY
 
+    from merchants import services as merchant_services
     from payouts import services, tasks
     from payouts.models import Payout
 
     merchants = [
-        services.merchant_create(
+        merchant_services.merchant_create(
             name=f"Drain {i}",
             bank_accounts=[{"holder_name": "Drain", "ifsc": "HDFC0000001", "account_number": "123456789012"}],
         )
         for i in range(10)
     ]
     for merchant in merchants:
-        services.merchant_credit(merchant_id=merchant.id, amount_paise=10**12, description="opening balance")
+        merchant_services.merchant_credit(merchant_id=merchant.id, amount_paise=10**12, description="opening balance")
     for i in range(payouts):
         merchant = merchants[i % len(merchants)]
         created = services.payout_create(

@@ -17,7 +17,7 @@ class DashboardMiddleware(WhiteNoiseMiddleware):
     """WhiteNoise for the dashboard only.
 
     The API has no static files of its own (no admin, JSON-only DRF; the docs'
-    Redoc bundle is served by payouts.api.docs), so ``collectstatic`` is never run and a missing
+    Redoc bundle is served by api.docs), so ``collectstatic`` is never run and a missing
     ``STATIC_ROOT`` is not worth a warning at every start.
     """
 

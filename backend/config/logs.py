@@ -7,7 +7,7 @@ line one JSON object::
      "message": "...", "request_id": "9f0c...", "exc_info": "Traceback ..."}
 
 ``request_id`` comes from ``request_id_var``: the API sets it per request
-(``payouts.api.request_id``) and a worker task can set it with
+(``api.request_id``) and a worker task can set it with
 ``bind_request_id`` so the lines of a payout's tasks carry the id of the
 request that created it. Values given with ``extra={...}`` are added as fields.
 

@@ -122,15 +122,20 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "huey.contrib.djhuey",
+    "ledger",
+    "merchants",
+    "bank",
     "payouts",
+    "ops",
+    "api",
 ]
 
 MIDDLEWARE = [
-    "payouts.api.middleware.HttpMetricsMiddleware",
-    "payouts.api.request_id.RequestIdMiddleware",
+    "api.middleware.HttpMetricsMiddleware",
+    "api.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "payouts.api.middleware.ApiErrorMiddleware",
+    "api.middleware.ApiErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
     # The API authenticates by header, never by cookie, and DRF's views are
     # csrf-exempt; this guards any cookie-based view added later.
@@ -255,12 +260,12 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["payouts.api.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["payouts.api.auth.IsMerchant"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.IsMerchant"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["payouts.api.parsers.JsonParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "payouts.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
     "DATETIME_FORMAT": "iso-8601",
@@ -301,7 +306,7 @@ if BANK_SIMULATOR_ACCEPT_DELAY_SECONDS < 0 or not 0 < BANK_REQUEST_TIMEOUT_SECON
 # How overdue a payout's next step must be before the sweep re-enqueues it.
 PAYOUT_SWEEP_GRACE_SECONDS = env_int("PAYOUT_SWEEP_GRACE_SECONDS", 20)
 
-# Rate limits (payouts.api.throttling): N/s, N/m, N/h, N/<k>s or off.
+# Rate limits (api.throttling): N/s, N/m, N/h, N/<k>s or off.
 # Bearer token for GET /api/v1/metrics; unset, the endpoint answers 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
 # run_huey serves its host's metric files at http://0.0.0.0:<port>/metrics (same token); 0: off.

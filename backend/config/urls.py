@@ -1,8 +1,8 @@
 from django.urls import include, path
 
-urlpatterns = [path("api/v1/", include("payouts.api.urls"))]
+urlpatterns = [path("api/v1/", include("api.urls"))]
 
-handler400 = "payouts.api.errors.bad_request"
-handler403 = "payouts.api.errors.permission_denied"
-handler404 = "payouts.api.errors.page_not_found"
-handler500 = "payouts.api.errors.server_error"
+handler400 = "api.errors.bad_request"
+handler403 = "api.errors.permission_denied"
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

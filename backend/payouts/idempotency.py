@@ -26,7 +26,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connection
 
-from payouts.errors import IdempotencyKeyReused, PayoutError
+from common.errors import IdempotencyKeyReused, PayoutError
 from payouts.models import IdempotencyRecord
 from payouts.representations import render
 

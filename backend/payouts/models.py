@@ -1,83 +1,29 @@
-"""Tables and the constraints the database enforces by itself.
+"""Payouts, their events, idempotency records and reconciliation incidents.
 
-No business logic lives here; services.py moves money. What PostgreSQL
-refuses, whatever code, admin action or psql session asks:
+No business logic lives here; services.py moves payouts. What PostgreSQL
+refuses, whatever code, admin action or psql session asks
+(payouts/migrations/0001_initial.py):
 
-* ``LedgerEntry`` rows are never updated or deleted (trigger
-  ``ledger_entry_append_only``); amounts are non-zero and their sign matches
-  their kind (checks); a payout has at most one ``payout`` debit and at most
-  one ``reversal`` (partial unique indexes), and at commit exactly the ones its
-  status requires (deferred constraint triggers).
-* ``Merchant.available_paise`` and ``held_paise`` are derived state kept by
-  triggers from the ledger and the payouts in the same transaction, so they
-  cannot drift from what they summarise; nobody writes them directly, and
-  neither can go below zero (checks).
 * ``Payout.status`` moves only along pending → processing → completed|failed
-  (trigger ``payout_guard``); amount, merchant and bank account never change.
-* One idempotency record per (merchant, key) (unique constraint).
-* A payout's bank account belongs to the payout's merchant (a composite
-  foreign key, migration 0004).
-* Nothing is truncated: ledger entries, payout events, payouts and
-  reconciliation incidents refuse TRUNCATE (statement triggers).
+  (trigger ``payout_guard``); amount, merchant, bank account, reference and
+  creation time never change; payouts are never deleted.
 * A processing payout has exactly one next step: a live attempt
   (``attempt_deadline``), a retry (``next_attempt_at``) or a cancellation
   (``next_cancel_at``); once a cancellation is asked for, no attempt starts.
+* A payout's bank account belongs to the payout's merchant (a composite
+  foreign key).
+* Payout events and reconciliation incidents are append-only; payouts, their
+  events and incidents refuse TRUNCATE (statement triggers).
+* One idempotency record per (merchant, key) (unique constraint).
 
-Every table of merchant data carries ``merchant_id`` so the schema can be
-distributed by merchant (EXPLAINER.md, "Growth").
+The money side of a payout (its debit, its reversal, the held balance) is the
+ledger's: see ``ledger.audit`` for those invariants.
 """
 
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-
-
-class Merchant(models.Model):
-    name = models.CharField(max_length=200)
-    is_demo = models.BooleanField(default=False)
-    # Derived from the ledger and the payouts by database triggers; read them,
-    # never write them.
-    available_paise = models.BigIntegerField(default=0)
-    held_paise = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(available_paise__gte=0), name="merchant_available_not_negative"),
-            models.CheckConstraint(condition=Q(held_paise__gte=0), name="merchant_held_not_negative"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} (#{self.pk})"
-
-
-class ApiKey(models.Model):
-    """An API key, stored as its SHA-256: a database dump reveals no usable key."""
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="api_keys")
-    key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=12)
-    created_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-
-class BankAccount(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="bank_accounts")
-    holder_name = models.CharField(max_length=200)
-    ifsc = models.CharField(max_length=11)
-    account_number = models.CharField(max_length=18)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            # The target of the payout's composite foreign key (bank account, merchant).
-            models.UniqueConstraint(fields=["id", "merchant"], name="bank_account_id_merchant"),
-            models.CheckConstraint(condition=Q(ifsc__regex=r"^[A-Z]{4}0[A-Z0-9]{6}$"), name="bank_account_ifsc_format"),
-            models.CheckConstraint(
-                condition=Q(account_number__regex=r"^[0-9]{9,18}$"), name="bank_account_number_format"
-            ),
-        ]
 
 
 class Payout(models.Model):
@@ -89,8 +35,8 @@ class Payout(models.Model):
 
     IN_FLIGHT = (Status.PENDING, Status.PROCESSING)
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payouts")
-    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="payouts")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="payouts")
+    bank_account = models.ForeignKey("merchants.BankAccount", on_delete=models.PROTECT, related_name="payouts")
     amount_paise = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # The idempotency reference the bank knows this payout by: random, so it is
@@ -169,48 +115,10 @@ class Payout(models.Model):
         ]
 
 
-class LedgerEntry(models.Model):
-    """One signed movement of a merchant's available balance, in paise.
-
-    Append-only. ``payment``: a customer paid the merchant (+). ``payout``: the
-    funds of a payout left the available balance when it was requested (-).
-    ``reversal``: a failed payout's funds came back (+).
-    """
-
-    class Kind(models.TextChoices):
-        PAYMENT = "payment"
-        PAYOUT = "payout"
-        REVERSAL = "reversal"
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="ledger_entries")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    amount_paise = models.BigIntegerField()
-    description = models.CharField(max_length=255)
-    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries")
-    created_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(kind="payment", amount_paise__gt=0, payout__isnull=True)
-                    | Q(kind="payout", amount_paise__lt=0, payout__isnull=False)
-                    | Q(kind="reversal", amount_paise__gt=0, payout__isnull=False)
-                ),
-                name="ledger_entry_kind_sign_payout",
-            ),
-            models.UniqueConstraint(fields=["payout"], condition=Q(kind="payout"), name="ledger_one_debit_per_payout"),
-            models.UniqueConstraint(
-                fields=["payout"], condition=Q(kind="reversal"), name="ledger_one_reversal_per_payout"
-            ),
-        ]
-        indexes = [models.Index(fields=["merchant", "-id"], name="ledger_merchant_recent")]
-
-
 class PayoutEvent(models.Model):
     """The audit trail of a payout: every transition and every retry. Append-only."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="events")
     from_status = models.CharField(max_length=10, null=True, blank=True)
     to_status = models.CharField(max_length=10)
@@ -229,7 +137,7 @@ class IdempotencyRecord(models.Model):
     body is kept as the exact text sent, so a replay is byte-identical.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
     key = models.UUIDField()
     fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
@@ -260,7 +168,9 @@ class ReconciliationIncident(models.Model):
         UNKNOWN_REFERENCE = "unknown_reference"
         NOT_SETTLED_AT_BANK = "not_settled_at_bank"
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, null=True, blank=True, related_name="incidents")
     reference = models.CharField(max_length=64)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -272,30 +182,3 @@ class ReconciliationIncident(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["reference", "kind"], name="incident_one_per_reference_kind")]
         indexes = [models.Index(fields=["-id"], name="incident_recent")]
-
-
-class SimulatedTransfer(models.Model):
-    """The simulated bank's own books (see bank.py), not part of the engine's data.
-
-    One row per payout reference the bank has heard of. A real bank keeps
-    these on its side; the simulator keeps them here so every worker process
-    sees the same bank.
-    """
-
-    class State(models.TextChoices):
-        SETTLED = "settled"
-        DECLINED = "declined"
-        LOST = "lost"  # the request never got an answer; the bank did not act on it
-        CANCELLED = "cancelled"  # cancelled at the sender's request: refused forever
-
-    reference = models.CharField(max_length=64, unique=True)
-    # Null for a reference cancelled before any transfer request arrived.
-    amount_paise = models.BigIntegerField(null=True, blank=True)
-    ifsc = models.CharField(max_length=11, blank=True, default="")
-    account_number = models.CharField(max_length=18, blank=True, default="")
-    state = models.CharField(max_length=10, choices=State.choices)
-    bank_reference = models.CharField(max_length=64, blank=True, default="")
-    reason = models.CharField(max_length=255, blank=True, default="")
-    requests = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()

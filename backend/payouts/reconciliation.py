@@ -20,12 +20,17 @@ import logging
 
 from django.db import connection, transaction
 
-from payouts import bank, metrics
+from bank import gateway as bank
+from common import metrics
 from payouts.models import Payout, ReconciliationIncident
 
 logger = logging.getLogger(__name__)
 
 Kind = ReconciliationIncident.Kind
+
+# Every kind's series exists from the start at zero, so alerts see it before the first incident.
+for _kind in Kind.values:
+    metrics.RECONCILIATION_INCIDENTS.labels(kind=_kind)
 
 
 def incident_record(

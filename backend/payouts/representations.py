@@ -9,7 +9,7 @@ wire shape is derived from that one definition:
 * validation of a request body: ``Shape.first_refused(body)`` names the first
   field whose value the shape does not accept (the API turns it into that
   field's error code);
-* the OpenAPI document: ``payouts.api.serializers`` turns each shape into the
+* the OpenAPI document: ``api.serializers`` turns each shape into the
   DRF serializer drf-spectacular documents (and the TypeScript types are
   generated from that document).
 
@@ -36,7 +36,8 @@ from typing import Any
 
 from django.db import models
 
-from payouts.models import LedgerEntry, Payout
+from ledger.models import LedgerEntry
+from payouts.models import Payout
 
 # The largest integer a 64-bit signed column (and so any amount or id) holds.
 MAX_BIGINT = 2**63 - 1

@@ -43,21 +43,19 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
-from payouts import bank, metrics
-from payouts.errors import InsufficientFunds, InvalidAmount
+from bank import gateway as bank
+from common import metrics
+from common.errors import InsufficientFunds, InvalidAmount
+from ledger.postings import MAX_AMOUNT_PAISE, ledger_payout_hold, ledger_payout_return
+from merchants.locks import merchant_lock, merchant_lock_for_payout
 from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
-from payouts.ledger import ledger_credit_payment, ledger_payout_debit, ledger_payout_reversal
-from payouts.locks import merchant_lock, merchant_lock_for_payout
-from payouts.models import ApiKey, BankAccount, Merchant, Payout, ReconciliationIncident
+from payouts.models import Payout, ReconciliationIncident
 from payouts.reconciliation import incident_record
 from payouts.representations import payout_as_dict, render, rupees
-from payouts.selectors import api_key_hash
 
 logger = logging.getLogger(__name__)
 
-MAX_AMOUNT_PAISE = 2**63 - 1
 # The longest wait between two cancellation requests to a silent bank.
 MAX_CANCEL_BACKOFF_SECONDS = 3600
 Status = Payout.Status
@@ -149,7 +147,7 @@ WITH payout AS (
     VALUES (%(id)s, %(merchant_id)s, %(bank_account_id)s, %(amount)s, %(reference)s, 'pending', 0,
             0, '', %(now)s, %(now)s)
     RETURNING id, merchant_id, amount_paise, reference, created_at
-), {ledger_payout_debit(payout="payout")}, event AS (
+), {ledger_payout_hold(payout="payout")}, event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
     SELECT %(merchant_id)s, id, NULL, 'pending', 0, 'payout requested; funds held', %(now)s FROM payout
 )
@@ -263,7 +261,7 @@ WITH clock AS (
       FROM started
 )
 SELECT s.merchant_id, s.amount_paise, s.reference, s.attempts, s.attempt_deadline, b.ifsc, b.account_number
-  FROM started AS s JOIN payouts_bankaccount AS b ON b.id = s.bank_account_id
+  FROM started AS s JOIN merchants_bankaccount AS b ON b.id = s.bank_account_id
 """
 
 
@@ -571,7 +569,7 @@ WITH clock AS (
     UPDATE payouts_payout AS p
        SET status = %(status)s, bank_reference = %(bank_reference)s, failure_reason = %(failure_reason)s,
            attempt_deadline = NULL, next_attempt_at = NULL, next_cancel_at = NULL, updated_at = clock.now
-      FROM clock, payouts_bankaccount AS b
+      FROM clock, merchants_bankaccount AS b
      WHERE p.id = %(id)s AND p.status = 'processing' AND b.id = p.bank_account_id
        AND (%(amount)s::bigint IS NULL OR p.amount_paise = %(amount)s::bigint)
        AND (%(account)s = '' OR (b.account_number = %(account)s AND b.ifsc = %(ifsc)s))
@@ -579,7 +577,7 @@ WITH clock AS (
 ), event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
     SELECT merchant_id, id, 'processing', %(status)s, attempts, %(reason)s, now FROM finished
-), {ledger_payout_reversal(payout="finished", when="%(status)s = 'failed'")}
+), {ledger_payout_return(payout="finished", when="%(status)s = 'failed'")}
 SELECT count(*) FROM finished
 """
 
@@ -653,60 +651,3 @@ def _event(payout: Payout, *, reason: str, now: datetime) -> None:
             " created_at) VALUES (%s, %s, 'processing', 'processing', %s, %s, %s)",
             [payout.merchant_id, payout.id, payout.attempts, reason[:255], now],
         )
-
-
-# --- merchants ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewMerchant:
-    id: int
-    name: str
-    api_key: str
-    bank_account_ids: list[int]
-
-
-def merchant_create(
-    *,
-    name: str,
-    bank_accounts: list[dict],
-    is_demo: bool = False,
-    api_key: str | None = None,
-    now: datetime | None = None,
-) -> NewMerchant:
-    """Create a merchant with its bank accounts and an API key.
-
-    The plain key is returned once and stored only as its hash. Pass
-    ``api_key`` to register a key derived elsewhere (demo merchants).
-    """
-    now = now or timezone.now()
-    with transaction.atomic(durable=True):
-        merchant = Merchant.objects.create(name=name, is_demo=is_demo, created_at=now)
-        accounts = BankAccount.objects.bulk_create(
-            [BankAccount(merchant=merchant, created_at=now, **account) for account in bank_accounts]
-        )
-        key = api_key_issue(merchant_id=merchant.id, key=api_key, now=now)
-    return NewMerchant(id=merchant.id, name=name, api_key=key, bank_account_ids=[a.id for a in accounts])
-
-
-def api_key_issue(*, merchant_id: int, key: str | None = None, now: datetime | None = None) -> str:
-    """Register an API key for the merchant (a new random one unless given); returns it in clear."""
-    key = key or "sk_live_" + secrets.token_urlsafe(32)
-    ApiKey.objects.get_or_create(
-        key_hash=api_key_hash(key),
-        defaults={"merchant_id": merchant_id, "prefix": key[:12], "created_at": now or timezone.now()},
-    )
-    return key
-
-
-def merchant_credit(*, merchant_id: int, amount_paise: int, description: str, now: datetime | None = None) -> int:
-    """Record a customer payment to the merchant: a ``payment`` credit. Returns the entry id."""
-    if type(amount_paise) is not int or not 0 < amount_paise <= MAX_AMOUNT_PAISE:
-        raise InvalidAmount()
-    now = now or timezone.now()
-    with transaction.atomic(durable=True):
-        merchant_lock(merchant_id=merchant_id)
-        entry = ledger_credit_payment(
-            merchant_id=merchant_id, amount_paise=amount_paise, description=description, now=now
-        )
-    return entry.id

@@ -22,11 +22,10 @@ from django.db import DatabaseError, close_old_connections
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
+from common import metrics
 from config.logs import bind_request_id, request_id_var
-from payouts import bank, metrics, services
+from payouts import services
 from payouts.idempotency import idempotency_expire
-from payouts.ledger import ledger_audit
-from payouts.reconciliation import bank_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -227,29 +226,3 @@ def idempotency_reaper_task() -> None:
     """Delete idempotency records past their TTL, a batch at a time."""
     while idempotency_expire() > 0:
         pass
-
-
-@db_periodic_task(crontab(minute="*/5"))
-def ledger_audit_task() -> int:
-    """check_ledger in the worker: every money invariant and the bank's statement, every 5 minutes.
-
-    Each violation is logged at ERROR (a reconciliation difference is also
-    recorded as an incident). Returns how many there were.
-    """
-    return ledger_audit_run()
-
-
-def ledger_audit_run() -> int:
-    audit = ledger_audit()
-    violations = [*audit.violations, *bank_reconcile(bank.default_gateway())]
-    for violation in violations:
-        logger.error("ledger check: VIOLATION %s", violation)
-    logger.info(
-        "ledger check: %d merchants, %d entries, %d payouts, %d violations",
-        audit.merchants,
-        audit.entries,
-        audit.payouts,
-        len(violations),
-    )
-    metrics.LEDGER_CHECK_VIOLATIONS.set(len(violations))
-    return len(violations)

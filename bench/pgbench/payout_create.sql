@@ -16,7 +16,7 @@
 \set k random(1, 4611686018427387903)
 
 BEGIN;
-SELECT id, available_paise, held_paise FROM payouts_merchant WHERE id = :m FOR NO KEY UPDATE \gset m_
+SELECT id, available_paise, held_paise FROM merchants_merchant WHERE id = :m FOR NO KEY UPDATE \gset m_
 SELECT fingerprint, response_status, response_body FROM payouts_idempotencyrecord
  WHERE merchant_id = :m AND key = md5(:client_id || ':' || :k)::uuid AND expires_at > now()
  ORDER BY id LIMIT 1;
@@ -26,7 +26,7 @@ INSERT INTO payouts_payout (merchant_id, bank_account_id, amount_paise, referenc
 VALUES (:m, :acct, :amt, 'PO' || upper(substr(md5(:client_id || ':' || :k || ':ref'), 1, 24)), 'pending', 0,
         NULL, NULL, '', NULL, now(), now())
 RETURNING id \gset p_
-INSERT INTO payouts_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
+INSERT INTO ledger_ledgerentry (merchant_id, kind, amount_paise, description, payout_id, created_at)
 VALUES (:m, 'payout', -:amt, 'Payout PO' || upper(substr(md5(:client_id || ':' || :k || ':ref'), 1, 24)), :p_id, now())
 RETURNING id;
 INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)

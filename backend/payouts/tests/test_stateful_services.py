@@ -31,11 +31,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from payouts import bank, services
-from payouts.errors import IdempotencyKeyReused
+from bank import gateway as bank
+from common.errors import IdempotencyKeyReused
+from ledger.audit import ledger_audit
+from ledger.models import LedgerEntry
+from merchants import services as merchants
+from merchants.models import Merchant
+from payouts import services
 from payouts.idempotency import request_fingerprint
-from payouts.ledger import ledger_audit
-from payouts.models import IdempotencyRecord, LedgerEntry, Merchant, Payout, PayoutEvent
+from payouts.models import IdempotencyRecord, Payout, PayoutEvent
 
 MAX_ATTEMPTS = 3
 
@@ -106,7 +110,7 @@ class PayoutMachine(RuleBasedStateMachine):
 
     @initialize(credit=st.integers(min_value=0, max_value=100_000))
     def a_merchant(self, credit):
-        created = services.merchant_create(
+        created = merchants.merchant_create(
             name="State machine",
             bank_accounts=[{"holder_name": "Asha Rao", "ifsc": "HDFC0000001", "account_number": "123456789012"}],
         )
@@ -118,7 +122,7 @@ class PayoutMachine(RuleBasedStateMachine):
 
     @rule(amount=amounts)
     def credit(self, amount):
-        services.merchant_credit(merchant_id=self.merchant_id, amount_paise=amount, description="customer payment")
+        merchants.merchant_credit(merchant_id=self.merchant_id, amount_paise=amount, description="customer payment")
         self.model.available += amount
         self.model.payments += amount
 

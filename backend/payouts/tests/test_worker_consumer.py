@@ -6,30 +6,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from huey.contrib.djhuey import HUEY
 
+from conftest import database_url, wait_until
 from payouts.models import Payout
 
 BACKEND = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def database_url() -> str:
-    """The URL of the test database this process uses, for a child process."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = quote(db["HOST"] or "", safe="")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
 
 
 def start_consumer(**env) -> subprocess.Popen:
@@ -58,15 +45,6 @@ def start_consumer(**env) -> subprocess.Popen:
 
 def in_flight() -> int:
     return Payout.objects.filter(status__in=Payout.IN_FLIGHT).count()
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
 
 
 def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
@@ -131,8 +109,8 @@ def test_a_payout_whose_enqueue_failed_is_processed_by_a_consumer_that_starts_la
     monkeypatch.undo()
     assert reply.status == 201
     assert HUEY.pending_count() == 0
-    time.sleep(3.5)  # past the sweep grace
 
+    # No sleep past the sweep grace: the consumer's own sweep finds the payout once it is due.
     consumer = start_consumer(BANK_SIMULATOR_OUTCOME="success")
     try:
         assert wait_until(lambda: in_flight() == 0, timeout=30)

@@ -19,7 +19,7 @@ export interface paths {
          *
          *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
          *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-         *     on errors too (see payouts.api.throttling).
+         *     on errors too (see api.throttling).
          */
         get: operations["balance_retrieve"];
         put?: never;
@@ -42,7 +42,7 @@ export interface paths {
          *
          *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
          *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-         *     on errors too (see payouts.api.throttling).
+         *     on errors too (see api.throttling).
          */
         get: operations["bank_accounts_list"];
         put?: never;
@@ -135,7 +135,7 @@ export interface paths {
          *
          *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
          *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-         *     on errors too (see payouts.api.throttling).
+         *     on errors too (see api.throttling).
          */
         get: operations["ledger_retrieve"];
         put?: never;
@@ -158,7 +158,7 @@ export interface paths {
          *
          *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
          *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-         *     on errors too (see payouts.api.throttling).
+         *     on errors too (see api.throttling).
          */
         get: operations["me_retrieve"];
         put?: never;
@@ -181,7 +181,7 @@ export interface paths {
          *
          *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
          *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-         *     on errors too (see payouts.api.throttling).
+         *     on errors too (see api.throttling).
          */
         get: operations["payouts_list"];
         put?: never;
@@ -205,7 +205,7 @@ export interface paths {
          *
          *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
          *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-         *     on errors too (see payouts.api.throttling).
+         *     on errors too (see api.throttling).
          */
         get: operations["payout_get"];
         put?: never;
@@ -228,7 +228,7 @@ export interface paths {
          *
          *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
          *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-         *     on errors too (see payouts.api.throttling).
+         *     on errors too (see api.throttling).
          */
         get: operations["payout_events_list"];
         put?: never;

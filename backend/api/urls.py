@@ -1,0 +1,30 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from api import docs, views
+
+_routes = [
+    ("health", views.HealthView, "health"),
+    ("health/live", views.LiveView, "health-live"),
+    ("health/ready", views.ReadyView, "health-ready"),
+    ("me", views.MeView, "me"),
+    ("balance", views.BalanceView, "balance"),
+    ("ledger", views.LedgerView, "ledger"),
+    ("bank-accounts", views.BankAccountsView, "bank-accounts"),
+    ("payouts", views.PayoutsView, "payouts"),
+    ("payouts/<int:payout_id>", views.PayoutDetailView, "payout"),
+    ("payouts/<int:payout_id>/events", views.PayoutEventsView, "payout-events"),
+    ("demo/merchants", views.DemoMerchantsView, "demo-merchants"),
+    ("metrics", views.MetricsView, "metrics"),
+]
+
+# Each path also answers with a trailing slash; the schema lists the plain one
+# (see config.schema_hooks).
+urlpatterns = [path(route, view.as_view(), name=name) for route, view, name in _routes]
+urlpatterns += [path(f"{route}/", view.as_view()) for route, view, _ in _routes]
+urlpatterns += [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", docs.DocsView.as_view(url_name="schema"), name="docs"),
+    path("docs/redoc.standalone.js", docs.RedocBundleView.as_view(), name="docs-redoc"),
+    re_path(r"^.*$", views.NotFoundView.as_view(), name="not-found"),
+]

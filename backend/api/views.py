@@ -1,0 +1,309 @@
+"""One view per operation. Each parses and validates, then makes one call."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from huey.contrib.djhuey import HUEY
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import schema, selectors, serializers, throttling
+from api.errors import envelope
+from api.pagination import InvalidStatusFilter, NewestFirst
+from common import metrics
+from common.errors import InvalidBankAccount, InvalidIdempotencyKey
+from payouts import representations as wire
+from payouts import services, tasks
+from payouts.idempotency import request_fingerprint
+from payouts.models import Payout
+from payouts.representations import DependencyState, WorkerState
+
+logger = logging.getLogger(__name__)
+
+OK, UNAVAILABLE = DependencyState.OK.value, DependencyState.UNAVAILABLE.value
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        logger.warning("health: database unavailable", exc_info=True)
+        return False
+
+
+class HealthView(APIView):
+    """Both dependencies, and whether a worker has swept lately (which never changes the status code)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        **schema.operation({200: serializers.Health}, "dependency_unavailable", authenticated=False), auth=[]
+    )
+    def get(self, request):
+        parts = {"database": OK if _database_answers() else UNAVAILABLE, "redis": OK}
+        worker = WorkerState.STALE
+        try:
+            HUEY.storage.conn.ping()
+            worker = WorkerState.OK if tasks.worker_is_fresh() else WorkerState.STALE
+        except Exception:
+            logger.warning("health: redis unavailable", exc_info=True)
+            parts["redis"] = UNAVAILABLE
+        down = [name for name, state in parts.items() if state != OK]
+        health = wire.HEALTH.render(parts | {"worker": worker.value})
+        if not down:
+            return Response(health)
+        return Response(
+            envelope("dependency_unavailable", f"Unavailable: {', '.join(down)}.", down[0]) | health, status=503
+        )
+
+
+class LiveView(APIView):
+    """Liveness: 200 while the process serves requests. Touches no dependency."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(**schema.operation({200: serializers.Live}, authenticated=False), auth=[])
+    def get(self, request):
+        return Response(wire.LIVE.render({"status": OK}))
+
+
+class ReadyView(APIView):
+    """Readiness: 200 when the database answers. Redis down does not make the API unready:
+    payouts are still taken (the sweep enqueues them later)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(**schema.operation({200: serializers.Ready}, "dependency_unavailable", authenticated=False), auth=[])
+    def get(self, request):
+        if _database_answers():
+            return Response(wire.READY.render({"database": OK}))
+        body = envelope("dependency_unavailable", "Unavailable: database.", "database") | {"database": UNAVAILABLE}
+        return Response(body, status=503)
+
+
+class MetricsView(APIView):
+    """Prometheus text for every API and worker process of this host, for a bearer of METRICS_TOKEN.
+
+    Not a merchant operation: no API key, no rate limit, and not in the OpenAPI
+    document. 404 while METRICS_TOKEN is unset; 401 with a missing or wrong token.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+    schema = None
+
+    def perform_content_negotiation(self, request, force=False):
+        # A scraper asks for text/plain or OpenMetrics; the errors are JSON whatever it accepts.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request):
+        token = settings.METRICS_TOKEN
+        if not token:
+            return Response(envelope("not_found", f"No endpoint at {request.path}."), status=404)
+        if not metrics.bearer_matches(request.headers.get("Authorization", ""), token):
+            response = Response(envelope("unauthenticated", "A valid metrics bearer token is required."), status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return HttpResponse(metrics.metrics_render(), content_type=metrics.CONTENT_TYPE)
+
+
+class MerchantView(APIView):
+    """An operation for an authenticated merchant.
+
+    Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+    policy that counted the request goes out as RateLimit-Policy and RateLimit,
+    on errors too (see api.throttling).
+    """
+
+    def get_throttles(self):
+        return [throttling.ReadRateThrottle()] if self.request.method in ("GET", "HEAD") else []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        throttling.add_headers(request, response)
+        return response
+
+
+class MeView(MerchantView):
+    @extend_schema(**schema.operation({200: serializers.Me}))
+    def get(self, request):
+        return Response(wire.ME.render(request.user))
+
+
+class BalanceView(MerchantView):
+    @extend_schema(**schema.operation({200: serializers.Balance}))
+    def get(self, request):
+        return Response(wire.BALANCE.render(selectors.balance_get(merchant_id=request.user.id)))
+
+
+class LedgerView(MerchantView):
+    @extend_schema(
+        **schema.operation(
+            {200: schema.page_of("LedgerPage", serializers.LedgerEntry)},
+            "invalid_limit",
+            "invalid_cursor",
+            parameters=schema.PAGE_PARAMETERS,
+        )
+    )
+    def get(self, request):
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(selectors.ledger_entries(merchant_id=request.user.id), request, self)
+        return paginator.get_paginated_response([wire.LEDGER_ENTRY.render(entry) for entry in page or []])
+
+
+class BankAccountsView(MerchantView):
+    @extend_schema(**schema.operation({200: schema.list_of(serializers.BankAccount)}))
+    def get(self, request):
+        return Response([wire.BANK_ACCOUNT.render(a) for a in selectors.bank_accounts(merchant_id=request.user.id)])
+
+
+class PayoutsView(MerchantView):
+    def get_throttles(self):
+        if self.request.method == "POST":
+            return [throttling.PayoutRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        **schema.operation(
+            {200: schema.page_of("PayoutPage", serializers.Payout)},
+            "invalid_status",
+            "invalid_limit",
+            "invalid_cursor",
+            parameters=[
+                *schema.PAGE_PARAMETERS,
+                OpenApiParameter(
+                    "status", str, enum=wire.PAYOUT_STATUS.choices, description="Only payouts in this status."
+                ),
+            ],
+        ),
+        operation_id="payouts_list",
+    )
+    def get(self, request):
+        status = request.query_params.get("status")
+        if status is not None and status not in Payout.Status.values:
+            raise InvalidStatusFilter()
+        paginator = NewestFirst()
+        queryset = selectors.payouts(merchant_id=request.user.id, status=status)
+        page = paginator.paginate_queryset(queryset, request, self)
+        return paginator.get_paginated_response([wire.PAYOUT.render(p) for p in page or []])
+
+    @extend_schema(
+        **schema.operation(
+            {201: serializers.Payout},
+            "invalid_idempotency_key",
+            "malformed_json",
+            "invalid_body",
+            "invalid_amount",
+            "invalid_bank_account",
+            "request_too_large",
+            "unsupported_media_type",
+            "insufficient_funds",
+            "idempotency_key_reused",
+            replayed_on=(201, 422),
+            parameters=[schema.IDEMPOTENCY_KEY],
+        ),
+        request=serializers.PayoutRequest,
+        operation_id="payouts_create",
+        description=(
+            "Request a payout. The funds are held at once; the payout is processed in the background. "
+            "Retrying with the same Idempotency-Key and body returns the first response again (the 201, "
+            "or the 422 insufficient_funds), with the header Idempotent-Replayed: true; nothing new is "
+            "created. A retry while the first request is still in flight waits for it and replays it."
+        ),
+    )
+    def post(self, request):
+        merchant_id = request.user.id
+        key = _idempotency_key(request.headers.get("Idempotency-Key"))
+        body = serializers.payout_request(request.data)
+        bank_account_id = body["bank_account_id"]
+        if not selectors.bank_account_exists(merchant_id=merchant_id, bank_account_id=bank_account_id):
+            raise InvalidBankAccount()
+        response = services.payout_create(
+            merchant_id=merchant_id,
+            bank_account_id=bank_account_id,
+            amount_paise=body["amount_paise"],
+            idempotency_key=key,
+            fingerprint=request_fingerprint(body),
+        )
+        if response.payout_id is not None:  # committed: hand it to the worker
+            metrics.PAYOUTS_CREATED.inc()
+            tasks.enqueue_processing(response.payout_id)
+        http = HttpResponse(response.body, status=response.status, content_type="application/json")
+        if response.replayed:
+            http["Idempotent-Replayed"] = "true"
+        return http
+
+
+_IDEMPOTENCY_KEY = re.compile(schema.IDEMPOTENCY_KEY_PATTERN)
+
+
+def _idempotency_key(raw: str | None) -> uuid.UUID:
+    """The key exactly as the OpenAPI document describes it: a UUID, bare or quoted."""
+    if raw is None or raw.strip() == "":
+        raise InvalidIdempotencyKey("The Idempotency-Key header is required: a UUID you choose for this payout.")
+    value = raw.strip()
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidIdempotencyKey()
+    return uuid.UUID(value.strip('"'))
+
+
+class PayoutDetailView(MerchantView):
+    @extend_schema(**schema.operation({200: serializers.Payout}, "not_found"), operation_id="payout_get")
+    def get(self, request, payout_id: int):
+        payout = selectors.payout_get(merchant_id=request.user.id, payout_id=payout_id)
+        if payout is None:
+            return Response(envelope("not_found", "No such payout."), status=404)
+        return Response(wire.PAYOUT.render(payout))
+
+
+class PayoutEventsView(MerchantView):
+    @extend_schema(
+        **schema.operation({200: schema.list_of(serializers.PayoutEvent)}, "not_found"),
+        operation_id="payout_events_list",
+    )
+    def get(self, request, payout_id: int):
+        events = selectors.payout_events(merchant_id=request.user.id, payout_id=payout_id)
+        if events is None:
+            return Response(envelope("not_found", "No such payout."), status=404)
+        return Response([wire.PAYOUT_EVENT.render(e) for e in events])
+
+
+class DemoMerchantsView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        **schema.operation({200: schema.list_of(serializers.DemoMerchant)}, "not_found", authenticated=False), auth=[]
+    )
+    def get(self, request):
+        if not settings.DEMO_MODE:
+            return Response(envelope("not_found", "Not found."), status=404)
+        return Response([wire.DEMO_MERCHANT.render(m) for m in selectors.demo_merchants()])
+
+
+class NotFoundView(APIView):
+    """Any other path under /api/v1: a 404 in the envelope, DEBUG or not."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    schema = None
+
+    def dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs, self.request = args, kwargs, request
+        self.headers = self.default_response_headers
+        response = Response(envelope("not_found", f"No endpoint at {request.path}."), status=404)
+        return self.finalize_response(self.initialize_request(request), response)

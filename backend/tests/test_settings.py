@@ -1,0 +1,73 @@
+"""Configuration is checked when a process starts: a bad value stops it, naming the variable.
+
+Each case runs ``manage.py check`` in a fresh process with one variable set, as an
+operator's deploy would, and reads its exit status and stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BACKEND = Path(__file__).resolve().parents[1]
+
+
+def manage_check(name: str, value: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BACKEND / "manage.py"), "check"],
+        env={**os.environ, name: value},
+        cwd=BACKEND,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+BAD = [
+    ("PAYOUT_RATE_LIMIT", "100/0s"),  # a zero-length window: every POST /payouts was a 500
+    ("PAYOUT_RATE_LIMIT", "abc"),
+    ("PAYOUT_RATE_LIMIT", "0/s"),  # zero requests allowed: "off" says that clearly
+    ("PAYOUT_RATE_LIMIT", "-1/s"),
+    ("PAYOUT_RATE_LIMIT", "100"),
+    ("PAYOUT_RATE_LIMIT", "1.5/s"),
+    ("PAYOUT_RATE_LIMIT", "100/fortnight"),
+    ("READ_RATE_LIMIT", "0/m"),
+    ("READ_RATE_LIMIT", "plenty"),
+    ("AUTH_FAILURE_RATE_LIMIT", "20/0m"),
+    ("AUTH_FAILURE_RATE_LIMIT", "-5/m"),
+    ("TRUSTED_PROXIES", "-1"),
+    ("TRUSTED_PROXIES", "one"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD, ids=[f"{n}={v}" for n, v in BAD])
+def test_a_bad_value_stops_the_process_at_start_naming_the_variable(name, value):
+    result = manage_check(name, value)
+
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr
+    assert repr(value) in result.stderr
+
+
+GOOD = [
+    ("PAYOUT_RATE_LIMIT", "100/s"),
+    ("PAYOUT_RATE_LIMIT", "5/10s"),
+    ("PAYOUT_RATE_LIMIT", "off"),
+    ("PAYOUT_RATE_LIMIT", "1000 / min"),
+    ("READ_RATE_LIMIT", "OFF"),
+    ("AUTH_FAILURE_RATE_LIMIT", "20/m"),
+    ("TRUSTED_PROXIES", "2"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), GOOD, ids=[f"{n}={v}" for n, v in GOOD])
+def test_a_good_value_starts(name, value):
+    result = manage_check(name, value)
+
+    assert result.returncode == 0, result.stderr
