@@ -20,9 +20,12 @@ from common.errors import (
     InsufficientFunds,
     InvalidAmount,
     InvalidBankAccount,
+    InvalidField,
+    InvalidFilter,
     InvalidIdempotencyKey,
     InvalidRequestBody,
     PayoutError,
+    ReferenceIdInUse,
 )
 
 
@@ -82,7 +85,12 @@ ERROR_CODES: dict[str, tuple[int, str, str | None]] = dict(
         _code(InvalidRequestBody),
         _code(InvalidAmount),
         _code(InvalidBankAccount),
+        (InvalidField.code, (400, "narration must be 1 to 30 printable ASCII characters (or left out).", "narration")),
         _code(InvalidStatusFilter),
+        (
+            InvalidFilter.code,
+            (400, "created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.", "created_gte"),
+        ),
         _code(InvalidLimit),
         _code(InvalidCursor),
         ("unauthenticated", (401, "The API key is not valid.", None)),
@@ -90,6 +98,7 @@ ERROR_CODES: dict[str, tuple[int, str, str | None]] = dict(
         ("not_acceptable", (406, "Could not satisfy the request Accept header.", None)),
         ("request_too_large", (413, "The request body is larger than 16384 bytes.", None)),
         ("unsupported_media_type", (415, 'Unsupported media type "text/plain" in request.', None)),
+        _code(ReferenceIdInUse),
         _code(InsufficientFunds),
         _code(IdempotencyKeyReused),
         ("rate_limited", (429, "Request was throttled. Expected available in 1 second.", None)),

@@ -17,15 +17,32 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.errors import InvalidAmount, InvalidBankAccount, InvalidRequestBody, PayoutError
+from common.errors import InvalidAmount, InvalidBankAccount, InvalidField, InvalidRequestBody, PayoutError
 from payouts import representations as wire
-from payouts.representations import Choice, Field, Integer, Nested, Shape, Text, Timestamp
+from payouts.representations import Choice, Field, Integer, Nested, Shape, StringMap, Text, Timestamp
+
+
+def _string_map_field(field: StringMap, options: dict[str, Any]) -> serializers.Field:
+    """A DictField documented with its limits (DRF's own says nothing of them)."""
+    schema = {
+        "type": "object",
+        "maxProperties": field.max_items,
+        "propertyNames": {"minLength": 1, "maxLength": field.max_key_length, "pattern": "^[^\\u0000]*$"},
+        "additionalProperties": {"type": "string", "maxLength": field.max_value_length, "pattern": "^[^\\u0000]*$"},
+    }
+    if field.nullable:
+        schema["nullable"] = True
+    documented = extend_schema_field(schema)(type("StringMapField", (serializers.DictField,), {}))
+    return documented(child=serializers.CharField(max_length=field.max_value_length), **options)
 
 
 def _drf_field(field: Field) -> serializers.Field:
     options: dict[str, Any] = {"allow_null": field.nullable}
+    if field.optional:
+        options["required"] = False
     if field.help_text:
         options["help_text"] = field.help_text
     if isinstance(field, Integer):
@@ -36,8 +53,12 @@ def _drf_field(field: Field) -> serializers.Field:
         return serializers.DateTimeField(**options)
     if isinstance(field, Nested):
         return serializer_for(field.shape)(**options)
+    if isinstance(field, StringMap):
+        return _string_map_field(field, options)
     if isinstance(field, Text):
-        return serializers.CharField(**options)
+        if field.pattern is not None:
+            return serializers.RegexField(f"^{field.pattern}$", max_length=field.max_length, **options)
+        return serializers.CharField(max_length=field.max_length, **options)
     raise TypeError(f"no serializer field for {field!r}")
 
 
@@ -82,7 +103,18 @@ def serializer_for(shape: Shape, validator: Callable[[Any], dict] | None = None)
 
 
 payout_request = request_validator(
-    wire.PAYOUT_REQUEST, not_an_object=InvalidRequestBody, errors=[InvalidAmount, InvalidBankAccount]
+    wire.PAYOUT_REQUEST,
+    not_an_object=InvalidRequestBody,
+    errors=[
+        InvalidAmount,
+        InvalidBankAccount,
+        InvalidField.of("reference_id", "reference_id must be 1 to 40 of A-Z a-z 0-9 _ - . (or left out)."),
+        InvalidField.of("narration", "narration must be 1 to 30 printable ASCII characters (or left out)."),
+        InvalidField.of(
+            "notes",
+            "notes must be an object of at most 15 keys (1 to 40 characters) to strings of up to 256 characters.",
+        ),
+    ],
 )
 
 PayoutRequest = serializer_for(wire.PAYOUT_REQUEST, payout_request)

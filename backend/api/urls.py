@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import docs, views
+from api import docs, views, views_exports
 
 _routes = [
     ("health", views.HealthView, "health"),
@@ -16,6 +16,8 @@ _routes = [
     ("payouts/<int:payout_id>/events", views.PayoutEventsView, "payout-events"),
     ("demo/merchants", views.DemoMerchantsView, "demo-merchants"),
     ("metrics", views.MetricsView, "metrics"),
+    ("payouts/export.csv", views_exports.PayoutsExportView, "payouts-export"),
+    ("ledger/export.csv", views_exports.LedgerExportView, "ledger-export"),
 ]
 
 # Each path also answers with a trailing slash; the schema lists the plain one

@@ -9,21 +9,20 @@ import uuid
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from huey.contrib.djhuey import HUEY
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import schema, selectors, serializers, throttling
+from api import filters, schema, selectors, serializers, throttling
 from api.errors import envelope
-from api.pagination import InvalidStatusFilter, NewestFirst
+from api.pagination import NewestFirst
 from common import metrics
 from common.errors import InvalidBankAccount, InvalidIdempotencyKey
 from payouts import representations as wire
 from payouts import services, tasks
 from payouts.idempotency import request_fingerprint
-from payouts.models import Payout
 from payouts.representations import DependencyState, WorkerState
 
 logger = logging.getLogger(__name__)
@@ -154,14 +153,18 @@ class LedgerView(MerchantView):
     @extend_schema(
         **schema.operation(
             {200: schema.page_of("LedgerPage", serializers.LedgerEntry)},
+            "invalid_filter",
             "invalid_limit",
             "invalid_cursor",
-            parameters=schema.PAGE_PARAMETERS,
+            parameters=[*schema.PAGE_PARAMETERS, *filters.LEDGER_PARAMETERS],
         )
     )
     def get(self, request):
+        found = filters.ledger_filters(request.query_params)
         paginator = NewestFirst()
-        page = paginator.paginate_queryset(selectors.ledger_entries(merchant_id=request.user.id), request, self)
+        page = paginator.paginate_queryset(
+            selectors.ledger_entries(merchant_id=request.user.id, **found), request, self
+        )
         return paginator.get_paginated_response([wire.LEDGER_ENTRY.render(entry) for entry in page or []])
 
 
@@ -181,23 +184,17 @@ class PayoutsView(MerchantView):
         **schema.operation(
             {200: schema.page_of("PayoutPage", serializers.Payout)},
             "invalid_status",
+            "invalid_filter",
             "invalid_limit",
             "invalid_cursor",
-            parameters=[
-                *schema.PAGE_PARAMETERS,
-                OpenApiParameter(
-                    "status", str, enum=wire.PAYOUT_STATUS.choices, description="Only payouts in this status."
-                ),
-            ],
+            parameters=[*schema.PAGE_PARAMETERS, *filters.PAYOUT_PARAMETERS],
         ),
         operation_id="payouts_list",
     )
     def get(self, request):
-        status = request.query_params.get("status")
-        if status is not None and status not in Payout.Status.values:
-            raise InvalidStatusFilter()
+        found = filters.payout_filters(request.query_params)
         paginator = NewestFirst()
-        queryset = selectors.payouts(merchant_id=request.user.id, status=status)
+        queryset = selectors.payouts(merchant_id=request.user.id, **found)
         page = paginator.paginate_queryset(queryset, request, self)
         return paginator.get_paginated_response([wire.PAYOUT.render(p) for p in page or []])
 
@@ -209,8 +206,10 @@ class PayoutsView(MerchantView):
             "invalid_body",
             "invalid_amount",
             "invalid_bank_account",
+            "invalid_field",
             "request_too_large",
             "unsupported_media_type",
+            "reference_id_in_use",
             "insufficient_funds",
             "idempotency_key_reused",
             replayed_on=(201, 422),
@@ -222,7 +221,10 @@ class PayoutsView(MerchantView):
             "Request a payout. The funds are held at once; the payout is processed in the background. "
             "Retrying with the same Idempotency-Key and body returns the first response again (the 201, "
             "or the 422 insufficient_funds), with the header Idempotent-Replayed: true; nothing new is "
-            "created. A retry while the first request is still in flight waits for it and replays it."
+            "created. A retry while the first request is still in flight waits for it and replays it. "
+            "reference_id, narration and notes are optional and part of the request: the same key with "
+            "other values is idempotency_key_reused. Another of your payouts with the same reference_id: "
+            "409 reference_id_in_use (not remembered under the key)."
         ),
     )
     def post(self, request):
@@ -238,6 +240,9 @@ class PayoutsView(MerchantView):
             amount_paise=body["amount_paise"],
             idempotency_key=key,
             fingerprint=request_fingerprint(body),
+            reference_id=body.get("reference_id"),
+            narration=body.get("narration"),
+            notes=body.get("notes"),
         )
         if response.payout_id is not None:  # committed: hand it to the worker
             metrics.PAYOUTS_CREATED.inc()

@@ -46,6 +46,30 @@ class InvalidRequestBody(PayoutError):
     message = "The request body must be a JSON object."
 
 
+class InvalidField(PayoutError):
+    """A value the request may carry, refused; ``field`` names it (``InvalidField.of`` makes one per field)."""
+
+    code = "invalid_field"
+
+    @classmethod
+    def of(cls, field: str, message: str) -> type[InvalidField]:
+        return type(f"Invalid_{field}", (cls,), {"field": field, "message": message})
+
+
+class InvalidFilter(PayoutError):
+    """A list or export filter (a query parameter) whose value is refused; ``field`` names the parameter."""
+
+    code = "invalid_filter"
+    message = "A filter's value is not valid."
+
+
+class ReferenceIdInUse(PayoutError):
+    status = 409
+    code = "reference_id_in_use"
+    field = "reference_id"
+    message = "This reference_id is already used by another of your payouts."
+
+
 class InsufficientFunds(PayoutError):
     status = 422
     code = "insufficient_funds"

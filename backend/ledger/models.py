@@ -50,4 +50,9 @@ class LedgerEntry(models.Model):
                 fields=["payout"], condition=Q(kind="reversal"), name="ledger_one_reversal_per_payout"
             ),
         ]
-        indexes = [models.Index(fields=["merchant", "-id"], name="ledger_merchant_recent")]
+        indexes = [
+            models.Index(fields=["merchant", "-id"], name="ledger_merchant_recent"),
+            # The list's and the export's filters.
+            models.Index(fields=["merchant", "kind", "-id"], name="ledger_merchant_kind_recent"),
+            models.Index(fields=["merchant", "-created_at"], name="ledger_merchant_created"),
+        ]

@@ -15,6 +15,8 @@ refuses, whatever code, admin action or psql session asks
 * Payout events and reconciliation incidents are append-only; payouts, their
   events and incidents refuse TRUNCATE (statement triggers).
 * One idempotency record per (merchant, key) (unique constraint).
+* A merchant's ``reference_id`` names at most one payout (partial unique index);
+  a ``failure_code`` is set only on a failed payout (check).
 
 The money side of a payout (its debit, its reversal, the held balance) is the
 ledger's: see ``ledger.audit`` for those invariants.
@@ -32,6 +34,16 @@ class Payout(models.Model):
         PROCESSING = "processing"
         COMPLETED = "completed"
         FAILED = "failed"
+
+    class FailureCode(models.TextChoices):
+        """Why a payout failed, as a stable code clients branch on (``failure_reason`` says it in words)."""
+
+        BANK_DECLINED = "bank_declined"
+        BENEFICIARY_ACCOUNT_CLOSED = "beneficiary_account_closed"
+        BENEFICIARY_NAME_MISMATCH = "beneficiary_name_mismatch"
+        BENEFICIARY_ACCOUNT_FROZEN = "beneficiary_account_frozen"
+        INVALID_IFSC = "invalid_ifsc"
+        NO_BANK_ANSWER = "no_bank_answer"
 
     IN_FLIGHT = (Status.PENDING, Status.PROCESSING)
 
@@ -57,6 +69,12 @@ class Payout(models.Model):
     # The bank's own reference (UTR) once it settled the transfer.
     bank_reference = models.CharField(max_length=64, blank=True, default="")
     failure_reason = models.TextField(null=True, blank=True)
+    failure_code = models.CharField(max_length=32, choices=FailureCode.choices, null=True, blank=True)
+    # What the merchant attached (CONTRACT §9): its own id for the payout (unique per merchant),
+    # a narration for the beneficiary's statement, and free-form notes (string keys to strings).
+    reference_id = models.CharField(max_length=40, null=True, blank=True)
+    narration = models.CharField(max_length=30, null=True, blank=True)
+    notes = models.JSONField(default=dict, db_default={})
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -102,10 +120,23 @@ class Payout(models.Model):
                 condition=Q(next_cancel_at__isnull=True) | Q(cancel_requested_at__isnull=False),
                 name="payout_cancel_has_start",
             ),
+            models.CheckConstraint(
+                condition=Q(failure_code__isnull=True) | Q(status="failed"), name="payout_failure_code_when_failed"
+            ),
+            # The merchant's reference_id names one payout: POST /payouts answers 409 reference_id_in_use
+            # when this index refuses the INSERT (no extra read under the merchant lock).
+            models.UniqueConstraint(
+                fields=["merchant", "reference_id"],
+                condition=Q(reference_id__isnull=False),
+                name="payout_merchant_reference_id",
+            ),
         ]
         indexes = [
             models.Index(fields=["merchant", "-id"], name="payout_merchant_recent"),
             models.Index(fields=["merchant", "status", "-id"], name="payout_merchant_status_recent"),
+            # The list's and the export's filters (reference_id has its unique index).
+            models.Index(fields=["merchant", "bank_account", "-id"], name="payout_merchant_account_recent"),
+            models.Index(fields=["merchant", "-created_at"], name="payout_merchant_created"),
             # The sweep's work list stays small however many payouts are final.
             models.Index(
                 fields=["status", "updated_at"],

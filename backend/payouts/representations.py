@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,6 +85,8 @@ class Field:
 
     source: str | Callable[[Any], Any] | None = None
     nullable: bool = False
+    # A request may leave it out (absent and null are the same).
+    optional: bool = False
     help_text: str | None = None
 
     def to_json(self) -> Callable[[Any], Any] | None:
@@ -103,13 +106,66 @@ class Integer(Field):
 
     def accepts(self, value: Any) -> bool:
         if type(value) is not int:
-            return value is None and self.nullable
+            return value is None and (self.nullable or self.optional)
         return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Text(Field):
-    pass
+    """A string; as a request field, one that matches ``pattern`` (a full match) when it has one."""
+
+    pattern: str | None = None
+    max_length: int | None = None
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.optional or self.nullable
+        if type(value) is not str or (self.max_length is not None and len(value) > self.max_length):
+            return False
+        return self.pattern is None or re.fullmatch(self.pattern, value) is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StringMap(Field):
+    """A JSON object of string keys to string values, at most ``max_items`` of them.
+
+    Keys are 1 to ``max_key_length`` characters, values at most
+    ``max_value_length``; neither may hold a NUL (PostgreSQL's text and jsonb
+    refuse it). Sent with its keys in order.
+    """
+
+    max_items: int
+    max_key_length: int
+    max_value_length: int
+
+    def to_json(self) -> Callable[[Any], Any]:
+        return lambda mapping: dict(sorted(mapping.items()))
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.optional or self.nullable
+        if type(value) is not dict or len(value) > self.max_items:
+            return False
+        return all(
+            type(key) is str
+            and type(text) is str
+            and 0 < len(key) <= self.max_key_length
+            and len(text) <= self.max_value_length
+            and "\x00" not in key
+            and "\x00" not in text
+            and _encodable(key)
+            and _encodable(text)
+            for key, text in value.items()
+        )
+
+
+def _encodable(text: str) -> bool:
+    """Valid Unicode text: no lone surrogate (JSON can carry one, UTF-8 cannot)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +248,28 @@ AMOUNT_PAISE = Integer(minimum=1, maximum=MAX_BIGINT)
 # An id a client sends: a positive 64-bit integer (what the database's ids can be).
 ID = Integer(minimum=1, maximum=MAX_BIGINT)
 PAYOUT_STATUS = Choice.of(Payout.Status)
+# What a merchant attaches to a payout (CONTRACT §9).
+REFERENCE_ID_PATTERN = r"[A-Za-z0-9_.\-]{1,40}"
+REFERENCE_ID = Text(
+    pattern=REFERENCE_ID_PATTERN,
+    max_length=40,
+    optional=True,
+    help_text="Your own id for this payout: 1 to 40 of A-Z a-z 0-9 _ - . ; unique among your payouts.",
+)
+# Printable ASCII, as bank narrations are.
+NARRATION = Text(
+    pattern=r"[ -~]{1,30}",
+    max_length=30,
+    optional=True,
+    help_text="Shown on the beneficiary's statement: 1 to 30 printable ASCII characters.",
+)
+NOTES = StringMap(
+    max_items=15,
+    max_key_length=40,
+    max_value_length=256,
+    optional=True,
+    help_text="Up to 15 keys (1 to 40 characters) to strings of up to 256 characters, for your own use.",
+)
 
 
 class DependencyState(models.TextChoices):
@@ -206,7 +284,16 @@ class WorkerState(models.TextChoices):
 
 # --- requests ------------------------------------------------------------------------------
 
-PAYOUT_REQUEST = Shape("PayoutRequest", {"amount_paise": AMOUNT_PAISE, "bank_account_id": ID})
+PAYOUT_REQUEST = Shape(
+    "PayoutRequest",
+    {
+        "amount_paise": AMOUNT_PAISE,
+        "bank_account_id": ID,
+        "reference_id": REFERENCE_ID,
+        "narration": NARRATION,
+        "notes": NOTES,
+    },
+)
 
 # --- responses -----------------------------------------------------------------------------
 
@@ -233,6 +320,17 @@ PAYOUT = Shape(
         "status": PAYOUT_STATUS,
         "attempts": Integer(minimum=0),
         "failure_reason": Text(nullable=True),
+        "failure_code": Choice.of(
+            Payout.FailureCode, nullable=True, help_text="Why it failed, as a stable code; null unless failed."
+        ),
+        "reference_id": Text(nullable=True),
+        "narration": Text(nullable=True),
+        "notes": StringMap(max_items=15, max_key_length=40, max_value_length=256),
+        "utr": Text(
+            source=lambda payout: (payout.bank_reference or None) if payout.status == Payout.Status.COMPLETED else None,
+            nullable=True,
+            help_text="The bank's reference for the transfer (UTR) once completed; null before.",
+        ),
         "created_at": Timestamp(),
         "updated_at": Timestamp(),
     },

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from payouts.models import Payout, PayoutEvent
 
 
-def payouts(*, merchant_id: int, status: str | None = None) -> QuerySet[Payout]:
+def payouts(
+    *,
+    merchant_id: int,
+    status: str | None = None,
+    reference_id: str | None = None,
+    bank_account_id: int | None = None,
+    created_gte: datetime | None = None,
+    created_lt: datetime | None = None,
+) -> QuerySet[Payout]:
+    """The merchant's payouts that match every filter given (each has an index led by the merchant)."""
     queryset = Payout.objects.filter(merchant_id=merchant_id)
     if status is not None:
         queryset = queryset.filter(status=status)
+    if reference_id is not None:
+        queryset = queryset.filter(reference_id=reference_id)
+    if bank_account_id is not None:
+        queryset = queryset.filter(bank_account_id=bank_account_id)
+    if created_gte is not None:
+        queryset = queryset.filter(created_at__gte=created_gte)
+    if created_lt is not None:
+        queryset = queryset.filter(created_at__lt=created_lt)
     return queryset
 
 

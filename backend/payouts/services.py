@@ -42,14 +42,14 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from bank import gateway as bank
 from common import metrics
-from common.errors import InsufficientFunds, InvalidAmount
+from common.errors import InsufficientFunds, InvalidAmount, ReferenceIdInUse
 from ledger.postings import MAX_AMOUNT_PAISE, ledger_payout_hold, ledger_payout_return
 from merchants.locks import merchant_lock, merchant_lock_for_payout
-from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
+from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay, json_text
 from payouts.models import Payout, ReconciliationIncident
 from payouts.reconciliation import incident_record
 from payouts.representations import payout_as_dict, render, rupees
@@ -59,6 +59,30 @@ logger = logging.getLogger(__name__)
 # The longest wait between two cancellation requests to a silent bank.
 MAX_CANCEL_BACKOFF_SECONDS = 3600
 Status = Payout.Status
+FailureCode = Payout.FailureCode
+
+# The bank's words for a decline, as the stable code a client branches on. A
+# decline the engine has no code for is ``bank_declined``.
+_DECLINE_CODES = {
+    "beneficiary account closed": FailureCode.BENEFICIARY_ACCOUNT_CLOSED,
+    "account closed": FailureCode.BENEFICIARY_ACCOUNT_CLOSED,
+    "beneficiary name mismatch": FailureCode.BENEFICIARY_NAME_MISMATCH,
+    "account frozen by the beneficiary bank": FailureCode.BENEFICIARY_ACCOUNT_FROZEN,
+    "invalid ifsc for this account": FailureCode.INVALID_IFSC,
+    # A request that reached the bank after it had cancelled the reference at our request.
+    bank.CANCEL_REASON: FailureCode.NO_BANK_ANSWER,
+}
+
+
+def payout_failure_code(answer: bank.Answer) -> str:
+    """Why the bank will never pay, as a ``Payout.FailureCode``.
+
+    cancelled: the engine asked it to, because no attempt got an answer.
+    declined: the code of the bank's reason, else ``bank_declined``.
+    """
+    if answer.outcome == bank.CANCELLED:
+        return FailureCode.NO_BANK_ANSWER.value
+    return _DECLINE_CODES.get(answer.reason.strip().lower(), FailureCode.BANK_DECLINED).value
 
 
 def db_now() -> datetime:
@@ -83,6 +107,9 @@ def payout_create(
     amount_paise: int,
     idempotency_key: UUID,
     fingerprint: str,
+    reference_id: str | None = None,
+    narration: str | None = None,
+    notes: dict[str, str] | None = None,
     now: datetime | None = None,
 ) -> StoredResponse:
     """Request a payout: hold its funds and remember the answer under the key.
@@ -95,10 +122,58 @@ def payout_create(
     available balance and write the pending payout, its debit, its first event
     and the stored response in one statement. The caller enqueues processing
     after commit (``Created.payout_id``).
+
+    ``reference_id`` (validated by the caller) names at most one of the
+    merchant's payouts: the database's unique index refuses the write, and
+    the whole transaction (the debit, the event and the idempotency record
+    too) rolls back into ``ReferenceIdInUse``, which is not remembered under
+    the key. No read of its own under the lock.
     """
     if type(amount_paise) is not int or not 0 < amount_paise <= MAX_AMOUNT_PAISE:
         raise InvalidAmount()
     reference = payout_reference_new()
+    try:
+        return _payout_create(
+            merchant_id=merchant_id,
+            bank_account_id=bank_account_id,
+            amount_paise=amount_paise,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            reference_id=reference_id,
+            narration=narration,
+            notes=notes or {},
+            now=now,
+        )
+    except IntegrityError as error:
+        if _violated_constraint(error) == _REFERENCE_ID_UNIQUE:
+            raise ReferenceIdInUse(
+                f"reference_id {reference_id!r} is already used by another of your payouts."
+            ) from error
+        raise
+
+
+_REFERENCE_ID_UNIQUE = "payout_merchant_reference_id"
+
+
+def _violated_constraint(error: IntegrityError) -> str | None:
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def _payout_create(
+    *,
+    merchant_id: int,
+    bank_account_id: int,
+    amount_paise: int,
+    reference: str,
+    idempotency_key: UUID,
+    fingerprint: str,
+    reference_id: str | None,
+    narration: str | None,
+    notes: dict[str, str],
+    now: datetime | None,
+) -> StoredResponse:
     with transaction.atomic(durable=True):
         available_paise, payout_id, db_time = merchant_lock_for_payout(merchant_id=merchant_id)
         now = now or db_time
@@ -128,6 +203,9 @@ def payout_create(
             reference=reference,
             status=Status.PENDING,
             attempts=0,
+            reference_id=reference_id,
+            narration=narration,
+            notes=notes,
             created_at=now,
             updated_at=now,
         )
@@ -143,9 +221,10 @@ def payout_create(
 _PAYOUT_WRITE = f"""
 WITH payout AS (
     INSERT INTO payouts_payout (id, merchant_id, bank_account_id, amount_paise, reference, status, attempts,
-                                cancel_requests, bank_reference, created_at, updated_at)
+                                cancel_requests, bank_reference, reference_id, narration, notes,
+                                created_at, updated_at)
     VALUES (%(id)s, %(merchant_id)s, %(bank_account_id)s, %(amount)s, %(reference)s, 'pending', 0,
-            0, '', %(now)s, %(now)s)
+            0, '', %(reference_id)s, %(narration)s, %(notes)s::jsonb, %(now)s, %(now)s)
     RETURNING id, merchant_id, amount_paise, reference, created_at
 ), {ledger_payout_hold(payout="payout")}, event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
@@ -173,6 +252,9 @@ def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: Stor
                 "bank_account_id": payout.bank_account_id,
                 "amount": payout.amount_paise,
                 "reference": payout.reference,
+                "reference_id": payout.reference_id,
+                "narration": payout.narration,
+                "notes": json_text(payout.notes),
                 "now": payout.created_at,
                 "key": key,
                 "fingerprint": fingerprint,
@@ -568,6 +650,7 @@ WITH clock AS (
 ), finished AS (
     UPDATE payouts_payout AS p
        SET status = %(status)s, bank_reference = %(bank_reference)s, failure_reason = %(failure_reason)s,
+           failure_code = %(failure_code)s,
            attempt_deadline = NULL, next_attempt_at = NULL, next_cancel_at = NULL, updated_at = clock.now
       FROM clock, merchants_bankaccount AS b
      WHERE p.id = %(id)s AND p.status = 'processing' AND b.id = p.bank_account_id
@@ -627,6 +710,7 @@ def _finish(
                 "status": status,
                 "bank_reference": answer.bank_reference if status == Status.COMPLETED else "",
                 "failure_reason": failure_reason,
+                "failure_code": payout_failure_code(answer) if status == Status.FAILED else None,
                 "reason": reason[:255],
                 "amount": answer.amount_paise,
                 "account": answer.account_number,

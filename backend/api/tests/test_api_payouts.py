@@ -45,9 +45,16 @@ def test_a_payout_holds_its_funds_and_starts_pending(make_merchant):
         "status",
         "attempts",
         "failure_reason",
+        "failure_code",
+        "reference_id",
+        "narration",
+        "notes",
+        "utr",
         "created_at",
         "updated_at",
     }
+    assert (payout["reference_id"], payout["narration"], payout["notes"]) == (None, None, {})
+    assert (payout["utr"], payout["failure_code"]) == (None, None)
     assert payout["amount_paise"] == 6_000
     assert payout["bank_account_id"] == merchant.bank_account_id
     assert payout["status"] == "pending"

@@ -139,13 +139,32 @@ OPERATIONS = {
     ("get", "/api/v1/me"): {200: [], **_AUTHENTICATED},
     ("get", "/api/v1/balance"): {200: [], **_AUTHENTICATED},
     ("get", "/api/v1/bank-accounts"): {200: [], **_AUTHENTICATED},
-    ("get", "/api/v1/ledger"): {200: [], 400: _LISTS, **_AUTHENTICATED},
-    ("get", "/api/v1/payouts"): {200: [], 400: ["invalid_status", *_LISTS], **_AUTHENTICATED},
+    ("get", "/api/v1/ledger"): {200: [], 400: ["invalid_filter", *_LISTS], **_AUTHENTICATED},
+    ("get", "/api/v1/payouts"): {200: [], 400: ["invalid_status", "invalid_filter", *_LISTS], **_AUTHENTICATED},
+    # CSV whatever the Accept header says: never a 406.
+    ("get", "/api/v1/payouts/export.csv"): {
+        200: [],
+        400: ["invalid_status", "invalid_filter"],
+        **{status: codes for status, codes in _AUTHENTICATED.items() if status != 406},
+    },
+    ("get", "/api/v1/ledger/export.csv"): {
+        200: [],
+        400: ["invalid_filter"],
+        **{status: codes for status, codes in _AUTHENTICATED.items() if status != 406},
+    },
     ("get", "/api/v1/payouts/{payout_id}"): {200: [], 404: ["not_found"], **_AUTHENTICATED},
     ("get", "/api/v1/payouts/{payout_id}/events"): {200: [], 404: ["not_found"], **_AUTHENTICATED},
     ("post", "/api/v1/payouts"): {
         201: [],
-        400: ["invalid_idempotency_key", "malformed_json", "invalid_body", "invalid_amount", "invalid_bank_account"],
+        400: [
+            "invalid_idempotency_key",
+            "malformed_json",
+            "invalid_body",
+            "invalid_amount",
+            "invalid_bank_account",
+            "invalid_field",
+        ],
+        409: ["reference_id_in_use"],
         413: ["request_too_large"],
         415: ["unsupported_media_type"],
         422: ["insufficient_funds", "idempotency_key_reused"],
@@ -182,10 +201,12 @@ def test_each_operation_lists_exactly_the_statuses_it_answers_with_their_error_c
             assert listed == codes, (name, status)
 
 
-def test_post_payouts_no_longer_lists_a_409_it_never_sends(document):
-    statuses = {status for op in _operations(document).values() for status in op["responses"]}
+def test_post_payouts_lists_no_409_it_never_sends(document):
+    conflicts = {path for path, op in _operations(document).items() if "409" in op["responses"]}
 
-    assert "409" not in statuses
+    assert conflicts == {("post", "/api/v1/payouts")}
+    examples = document["paths"]["/api/v1/payouts"]["post"]["responses"]["409"]["content"]["application/json"]
+    assert [e["value"]["error"]["code"] for e in examples["examples"].values()] == ["reference_id_in_use"]
     assert "idempotency_key_in_use" not in json.dumps(document)
 
 

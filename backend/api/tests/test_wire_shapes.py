@@ -18,7 +18,7 @@ from rest_framework import serializers as drf
 
 from api import serializers
 from api.pagination import InvalidStatusFilter
-from common.errors import InvalidAmount, InvalidBankAccount, InvalidRequestBody
+from common.errors import InvalidAmount, InvalidBankAccount, InvalidField, InvalidRequestBody
 from ledger.models import LedgerEntry
 from merchants.models import BankAccount
 from payouts import representations as wire
@@ -35,6 +35,11 @@ SAMPLES = {
         status="failed",
         attempts=3,
         failure_reason="no answer from the bank",
+        failure_code="no_bank_answer",
+        reference_id="inv-2026.03_41",
+        narration="March invoice",
+        notes={"order": "A-17", "customer": "Asha"},
+        bank_reference="UTR-NOT-SENT-UNLESS-COMPLETED",
         created_at=MOMENT,
         updated_at=MOMENT + timedelta(seconds=1),
     ),
@@ -60,6 +65,11 @@ RENDERED = {
         "status": "failed",
         "attempts": 3,
         "failure_reason": "no answer from the bank",
+        "failure_code": "no_bank_answer",
+        "reference_id": "inv-2026.03_41",
+        "narration": "March invoice",
+        "notes": {"customer": "Asha", "order": "A-17"},
+        "utr": None,
         "created_at": "2026-03-03T23:36:07.890123Z",
         "updated_at": "2026-03-03T23:36:08.890123Z",
     },
@@ -186,3 +196,52 @@ def test_the_request_serializer_accepts_the_limits_and_passes_other_fields_throu
 def test_a_request_shape_must_name_an_error_for_each_field():
     with pytest.raises(AssertionError, match="PayoutRequest"):
         serializers.request_validator(wire.PAYOUT_REQUEST, not_an_object=InvalidRequestBody, errors=[InvalidAmount])
+
+
+ATTACHMENTS_REFUSED = [
+    ("reference_id", ""),
+    ("reference_id", "a" * 41),
+    ("reference_id", "inv 41"),
+    ("reference_id", "inv/41"),
+    ("reference_id", "ünï"),
+    ("reference_id", 41),
+    ("narration", ""),
+    ("narration", "x" * 31),
+    ("narration", "tab\there"),
+    ("narration", "line\nbreak"),
+    ("narration", "₹ rupee"),
+    ("narration", ["March"]),
+    ("notes", "order=A-17"),
+    ("notes", ["A-17"]),
+    ("notes", {f"k{i}": "v" for i in range(16)}),
+    ("notes", {"order": 17}),
+    ("notes", {"order": None}),
+    ("notes", {"": "empty key"}),
+    ("notes", {"k" * 41: "long key"}),
+    ("notes", {"order": "x" * 257}),
+    ("notes", {"order": "nul\x00inside"}),
+    ("notes", {"order": "lone \ud800 surrogate"}),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), ATTACHMENTS_REFUSED)
+def test_an_attachment_the_contract_does_not_allow_is_invalid_field_naming_it(field, value):
+    body = {"amount_paise": 100, "bank_account_id": 7, field: value}
+
+    with pytest.raises(InvalidField) as refused:
+        serializers.payout_request(body)
+
+    assert (refused.value.code, refused.value.field, refused.value.status) == ("invalid_field", field, 400)
+
+
+def test_attachments_at_their_limits_are_accepted():
+    body = {
+        "amount_paise": 100,
+        "bank_account_id": 7,
+        "reference_id": "A-z_0.9" + "x" * 33,
+        "narration": " !~" + "y" * 27,
+        "notes": {("k" * 40 if i == 0 else f"k{i}"): "ü" * 256 for i in range(15)},
+    }
+
+    assert serializers.payout_request(body) is body
+    assert serializers.payout_request({"amount_paise": 1, "bank_account_id": 1, "reference_id": None}) is not None
