@@ -54,8 +54,9 @@ class Export:
         self.fields = [field for _, field, _ in columns]
         self.formats = [fmt for _, _, fmt in columns]
 
-    def lines(self, queryset: QuerySet, *, page_rows: int = PAGE_ROWS) -> Iterator[bytes]:
-        """The header, then a line per row, newest first, read ``page_rows`` at a time."""
+    def lines(self, queryset: QuerySet, *, page_rows: int | None = None) -> Iterator[bytes]:
+        """The header, then a line per row, newest first, read ``page_rows`` (``PAGE_ROWS``) at a time."""
+        page_rows = page_rows or PAGE_ROWS
         writer = csv.writer(_Line(), lineterminator="\r\n")
         yield writer.writerow(self.header).encode()
         rows = queryset.order_by("-id").values_list("id", *self.fields)
