@@ -35,6 +35,11 @@ def _text(value: str | None) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def _readable(notes: str) -> str:
+    """Stored notes (ASCII JSON) as JSON a person reads: keys sorted, characters as they are."""
+    return json.dumps(json.loads(notes), sort_keys=True, ensure_ascii=False)
+
+
 def _plain(value: Any) -> Any:
     return "" if value is None else value
 
@@ -88,7 +93,7 @@ PAYOUTS = Export(
         ("failure_code", "failure_code", _plain),
         ("failure_reason", "failure_reason", _text),
         ("attempts", "attempts", _plain),
-        ("notes", "notes", lambda notes: _text(json.dumps(notes, sort_keys=True, ensure_ascii=False)) if notes else ""),
+        ("notes", "notes", lambda notes: "" if notes == "{}" else _text(_readable(notes))),
     ]
 )
 

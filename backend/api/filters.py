@@ -37,7 +37,13 @@ def _moment(params: QueryDict, name: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise InvalidFilter(f"{name} must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.", field=name) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    # In UTC: PostgreSQL takes offsets up to 15:59 only, ISO 8601 allows up to 23:59.
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # beyond year 1 or 9999 once in UTC: before or after every payout
+        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 def _created(params: QueryDict) -> dict[str, Any]:

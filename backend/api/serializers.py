@@ -30,8 +30,7 @@ def _string_map_field(field: StringMap, options: dict[str, Any]) -> serializers.
     schema = {
         "type": "object",
         "maxProperties": field.max_items,
-        "propertyNames": {"minLength": 1, "maxLength": field.max_key_length, "pattern": "^[^\\u0000]*$"},
-        "additionalProperties": {"type": "string", "maxLength": field.max_value_length, "pattern": "^[^\\u0000]*$"},
+        "additionalProperties": {"type": "string", "maxLength": field.max_value_length},
     }
     if field.nullable:
         schema["nullable"] = True
@@ -112,7 +111,7 @@ payout_request = request_validator(
         InvalidField.of("narration", "narration must be 1 to 30 printable ASCII characters (or left out)."),
         InvalidField.of(
             "notes",
-            "notes must be an object of at most 15 keys (1 to 40 characters) to strings of up to 256 characters.",
+            "notes must be an object of at most 15 string keys to strings of up to 256 characters.",
         ),
     ],
 )

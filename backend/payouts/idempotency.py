@@ -45,14 +45,10 @@ class StoredResponse:
         return cls(status=error.status, body=render(error.as_dict()))
 
 
-def json_text(value: object) -> str:
-    """Canonical JSON text: key order and spacing do not matter."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
 def request_fingerprint(body: dict) -> str:
     """SHA-256 of the body's canonical JSON: key order and spacing do not matter."""
-    return hashlib.sha256(json_text(body).encode()).hexdigest()
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def idempotency_replay(*, merchant_id: int, key: UUID, fingerprint: str, now: datetime) -> StoredResponse | None:

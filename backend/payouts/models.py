@@ -74,7 +74,9 @@ class Payout(models.Model):
     # a narration for the beneficiary's statement, and free-form notes (string keys to strings).
     reference_id = models.CharField(max_length=40, null=True, blank=True)
     narration = models.CharField(max_length=30, null=True, blank=True)
-    notes = models.JSONField(default=dict, db_default={})
+    # As canonical JSON text (sorted keys, ASCII with escapes): any JSON string, a NUL
+    # included, is kept exactly, which jsonb would refuse.
+    notes = models.TextField(default="{}", db_default="{}")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -51,6 +51,11 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def notes_text(notes: dict[str, str] | None) -> str:
+    """A payout's notes as they are stored: canonical JSON text (sorted keys, ASCII, escapes for the rest)."""
+    return json.dumps(notes or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def render(data: Any) -> str:
     """Compact JSON text, as DRF's renderer writes it."""
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -129,17 +134,18 @@ class Text(Field):
 class StringMap(Field):
     """A JSON object of string keys to string values, at most ``max_items`` of them.
 
-    Keys are 1 to ``max_key_length`` characters, values at most
-    ``max_value_length``; neither may hold a NUL (PostgreSQL's text and jsonb
-    refuse it). Sent with its keys in order.
+    Values are at most ``max_value_length`` characters; keys any string (the
+    request's size bounds them: OpenAPI 3.0 cannot describe a limit on keys).
+    Neither may hold a lone surrogate (JSON can carry one, UTF-8 cannot).
+    Rendered from the canonical JSON text it is stored as (``notes_text``),
+    or from a dict, with its keys in order.
     """
 
     max_items: int
-    max_key_length: int
     max_value_length: int
 
     def to_json(self) -> Callable[[Any], Any]:
-        return lambda mapping: dict(sorted(mapping.items()))
+        return lambda stored: dict(sorted((json.loads(stored) if isinstance(stored, str) else stored).items()))
 
     def accepts(self, value: Any) -> bool:
         if value is None:
@@ -149,10 +155,7 @@ class StringMap(Field):
         return all(
             type(key) is str
             and type(text) is str
-            and 0 < len(key) <= self.max_key_length
             and len(text) <= self.max_value_length
-            and "\x00" not in key
-            and "\x00" not in text
             and _encodable(key)
             and _encodable(text)
             for key, text in value.items()
@@ -265,10 +268,9 @@ NARRATION = Text(
 )
 NOTES = StringMap(
     max_items=15,
-    max_key_length=40,
     max_value_length=256,
     optional=True,
-    help_text="Up to 15 keys (1 to 40 characters) to strings of up to 256 characters, for your own use.",
+    help_text="Up to 15 string keys to strings of up to 256 characters, for your own use.",
 )
 
 
@@ -325,7 +327,7 @@ PAYOUT = Shape(
         ),
         "reference_id": Text(nullable=True),
         "narration": Text(nullable=True),
-        "notes": StringMap(max_items=15, max_key_length=40, max_value_length=256),
+        "notes": StringMap(max_items=15, max_value_length=256),
         "utr": Text(
             source=lambda payout: (payout.bank_reference or None) if payout.status == Payout.Status.COMPLETED else None,
             nullable=True,

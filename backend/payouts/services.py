@@ -49,10 +49,10 @@ from common import metrics
 from common.errors import InsufficientFunds, InvalidAmount, ReferenceIdInUse
 from ledger.postings import MAX_AMOUNT_PAISE, ledger_payout_hold, ledger_payout_return
 from merchants.locks import merchant_lock, merchant_lock_for_payout
-from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay, json_text
+from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
 from payouts.models import Payout, ReconciliationIncident
 from payouts.reconciliation import incident_record
-from payouts.representations import payout_as_dict, render, rupees
+from payouts.representations import notes_text, payout_as_dict, render, rupees
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def _payout_create(
             attempts=0,
             reference_id=reference_id,
             narration=narration,
-            notes=notes,
+            notes=notes_text(notes),
             created_at=now,
             updated_at=now,
         )
@@ -224,7 +224,7 @@ WITH payout AS (
                                 cancel_requests, bank_reference, reference_id, narration, notes,
                                 created_at, updated_at)
     VALUES (%(id)s, %(merchant_id)s, %(bank_account_id)s, %(amount)s, %(reference)s, 'pending', 0,
-            0, '', %(reference_id)s, %(narration)s, %(notes)s::jsonb, %(now)s, %(now)s)
+            0, '', %(reference_id)s, %(narration)s, %(notes)s, %(now)s, %(now)s)
     RETURNING id, merchant_id, amount_paise, reference, created_at
 ), {ledger_payout_hold(payout="payout")}, event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
@@ -254,7 +254,7 @@ def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: Stor
                 "reference": payout.reference,
                 "reference_id": payout.reference_id,
                 "narration": payout.narration,
-                "notes": json_text(payout.notes),
+                "notes": payout.notes,
                 "now": payout.created_at,
                 "key": key,
                 "fingerprint": fingerprint,

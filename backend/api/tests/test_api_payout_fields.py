@@ -234,3 +234,14 @@ def _references(payout_id: int):
 
 def _seconds(n: int) -> timedelta:
     return timedelta(seconds=n)
+
+
+def test_notes_keep_any_json_string_exactly(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+    notes = {"": "empty key", "nul\x00key": "nul\x00value", "क्लाइंट": "आशा ₹", "emoji": "🙂" * 256}
+
+    created = merchant.api.create_payout(1_000, merchant.bank_account_id, notes=notes)
+
+    assert created.status == 201, created.text
+    assert created.json["notes"] == notes
+    assert merchant.api.get(f"/payouts/{created.json['id']}").json["notes"] == notes

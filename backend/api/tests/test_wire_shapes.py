@@ -38,7 +38,7 @@ SAMPLES = {
         failure_code="no_bank_answer",
         reference_id="inv-2026.03_41",
         narration="March invoice",
-        notes={"order": "A-17", "customer": "Asha"},
+        notes='{"customer":"Asha","order":"A-17"}',
         bank_reference="UTR-NOT-SENT-UNLESS-COMPLETED",
         created_at=MOMENT,
         updated_at=MOMENT + timedelta(seconds=1),
@@ -216,11 +216,9 @@ ATTACHMENTS_REFUSED = [
     ("notes", {f"k{i}": "v" for i in range(16)}),
     ("notes", {"order": 17}),
     ("notes", {"order": None}),
-    ("notes", {"": "empty key"}),
-    ("notes", {"k" * 41: "long key"}),
     ("notes", {"order": "x" * 257}),
-    ("notes", {"order": "nul\x00inside"}),
     ("notes", {"order": "lone \ud800 surrogate"}),
+    ("notes", {"lone \udfff": "surrogate key"}),
 ]
 
 
@@ -240,7 +238,7 @@ def test_attachments_at_their_limits_are_accepted():
         "bank_account_id": 7,
         "reference_id": "A-z_0.9" + "x" * 33,
         "narration": " !~" + "y" * 27,
-        "notes": {("k" * 40 if i == 0 else f"k{i}"): "ü" * 256 for i in range(15)},
+        "notes": {("" if i == 0 else f"k{i}\x00"): "ü" * 255 + "\x00" for i in range(15)},
     }
 
     assert serializers.payout_request(body) is body

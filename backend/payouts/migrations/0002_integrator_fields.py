@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="payout",
             name="notes",
-            field=models.JSONField(db_default={}, default=dict),
+            field=models.TextField(db_default="{}", default="{}"),
         ),
         migrations.AddField(
             model_name="payout",
