@@ -1,5 +1,7 @@
 import type { ReactNode } from 'react';
 
+import { PayoutsSection } from '@/features/payouts/components/payouts-section';
+
 import { Dashboard } from './dashboard';
 
 /**
@@ -14,7 +16,10 @@ export interface Section {
   render: (rest: string[]) => ReactNode;
 }
 
-export const SECTIONS: Section[] = [{ id: 'overview', label: 'Overview', render: () => <Dashboard /> }];
+export const SECTIONS: Section[] = [
+  { id: 'overview', label: 'Overview', render: () => <Dashboard /> },
+  { id: 'payouts', label: 'Payouts', render: (rest) => <PayoutsSection rest={rest} /> },
+];
 
 export function sectionFor(route: string[], sections: Section[] = SECTIONS): { section: Section; rest: string[] } {
   const found = sections.find((section) => section.id === route[0]);

@@ -146,6 +146,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ledger/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description An operation for an authenticated merchant.
+         *
+         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
+         *     on errors too (see api.throttling).
+         */
+        get: operations["ledger_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -185,7 +208,7 @@ export interface paths {
          */
         get: operations["payouts_list"];
         put?: never;
-        /** @description Request a payout. The funds are held at once; the payout is processed in the background. Retrying with the same Idempotency-Key and body returns the first response again (the 201, or the 422 insufficient_funds), with the header Idempotent-Replayed: true; nothing new is created. A retry while the first request is still in flight waits for it and replays it. */
+        /** @description Request a payout. The funds are held at once; the payout is processed in the background. Retrying with the same Idempotency-Key and body returns the first response again (the 201, or the 422 insufficient_funds), with the header Idempotent-Replayed: true; nothing new is created. A retry while the first request is still in flight waits for it and replays it. reference_id, narration and notes are optional and part of the request: the same key with other values is idempotency_key_reused. Another of your payouts with the same reference_id: 409 reference_id_in_use (not remembered under the key). */
         post: operations["payouts_create"];
         delete?: never;
         options?: never;
@@ -239,6 +262,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payouts/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description An operation for an authenticated merchant.
+         *
+         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
+         *     on errors too (see api.throttling).
+         */
+        get: operations["payouts_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -278,6 +324,16 @@ export interface components {
             message: string;
             field: string | null;
         };
+        /**
+         * @description * `bank_declined` - bank_declined
+         *     * `beneficiary_account_closed` - beneficiary_account_closed
+         *     * `beneficiary_name_mismatch` - beneficiary_name_mismatch
+         *     * `beneficiary_account_frozen` - beneficiary_account_frozen
+         *     * `invalid_ifsc` - invalid_ifsc
+         *     * `no_bank_answer` - no_bank_answer
+         * @enum {string}
+         */
+        FailureCodeEnum: "bank_declined" | "beneficiary_account_closed" | "beneficiary_name_mismatch" | "beneficiary_account_frozen" | "invalid_ifsc" | "no_bank_answer";
         Health: {
             database: components["schemas"]["DependencyState"];
             redis: components["schemas"]["DependencyState"];
@@ -334,6 +390,24 @@ export interface components {
             status: components["schemas"]["PayoutStatus"];
             attempts: number;
             failure_reason: string | null;
+            /**
+             * @description Why it failed, as a stable code; null unless failed.
+             *
+             *     * `bank_declined` - bank_declined
+             *     * `beneficiary_account_closed` - beneficiary_account_closed
+             *     * `beneficiary_name_mismatch` - beneficiary_name_mismatch
+             *     * `beneficiary_account_frozen` - beneficiary_account_frozen
+             *     * `invalid_ifsc` - invalid_ifsc
+             *     * `no_bank_answer` - no_bank_answer
+             */
+            failure_code: (components["schemas"]["FailureCodeEnum"] | components["schemas"]["NullEnum"]) | null;
+            reference_id: string | null;
+            narration: string | null;
+            notes: {
+                [key: string]: string;
+            };
+            /** @description The bank's reference for the transfer (UTR) once completed; null before. */
+            utr: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -359,6 +433,14 @@ export interface components {
             amount_paise: number;
             /** Format: int64 */
             bank_account_id: number;
+            /** @description Your own id for this payout: 1 to 40 of A-Z a-z 0-9 _ - . ; unique among your payouts. */
+            reference_id?: string;
+            /** @description Shown on the beneficiary's statement: 1 to 30 printable ASCII characters. */
+            narration?: string;
+            /** @description Up to 15 string keys to strings of up to 256 characters, for your own use. */
+            notes?: {
+                [key: string]: string;
+            };
         };
         /**
          * @description * `pending` - pending
@@ -767,8 +849,14 @@ export interface operations {
     ledger_retrieve: {
         parameters: {
             query?: {
+                /** @description Only those created at or after this time (ISO 8601; without an offset, UTC). */
+                created_gte?: string;
+                /** @description Only those created before this time (ISO 8601; without an offset, UTC). */
+                created_lt?: string;
                 /** @description Opaque cursor from a page's next or previous URL. */
                 cursor?: string;
+                /** @description Only entries of this kind. */
+                kind?: "payment" | "payout" | "reversal";
                 /** @description Items per page, 1 to 100 (default 20; more is 100). */
                 limit?: number;
             };
@@ -794,6 +882,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
+             *     - `invalid_filter`: created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.
              *     - `invalid_limit`: limit must be a whole number from 1 to 100.
              *     - `invalid_cursor`: The cursor is not valid; use the next or previous URL of a page.
              */
@@ -837,6 +926,116 @@ export interface operations {
                 headers: {
                     /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
                     "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ledger_export: {
+        parameters: {
+            query?: {
+                /** @description Only those created at or after this time (ISO 8601; without an offset, UTC). */
+                created_gte?: string;
+                /** @description Only those created before this time (ISO 8601; without an offset, UTC). */
+                created_lt?: string;
+                /** @description Only entries of this kind. */
+                kind?: "payment" | "payout" | "reversal";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every ledger entry the filters match, newest first, one CSV line each (signed amounts in paise, times ISO 8601 UTC). Streamed: as long as the ledger is. */
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_filter`: created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -987,10 +1186,18 @@ export interface operations {
     payouts_list: {
         parameters: {
             query?: {
+                /** @description Only payouts to this bank account. */
+                bank_account_id?: number;
+                /** @description Only those created at or after this time (ISO 8601; without an offset, UTC). */
+                created_gte?: string;
+                /** @description Only those created before this time (ISO 8601; without an offset, UTC). */
+                created_lt?: string;
                 /** @description Opaque cursor from a page's next or previous URL. */
                 cursor?: string;
                 /** @description Items per page, 1 to 100 (default 20; more is 100). */
                 limit?: number;
+                /** @description Only the payout with this reference_id. */
+                reference_id?: string;
                 /** @description Only payouts in this status. */
                 status?: "completed" | "failed" | "pending" | "processing";
             };
@@ -1017,6 +1224,7 @@ export interface operations {
             /**
              * @description Error codes:
              *     - `invalid_status`: status must be one of pending, processing, completed, failed.
+             *     - `invalid_filter`: created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.
              *     - `invalid_limit`: limit must be a whole number from 1 to 100.
              *     - `invalid_cursor`: The cursor is not valid; use the next or previous URL of a page.
              */
@@ -1148,6 +1356,7 @@ export interface operations {
              *     - `invalid_body`: The request body must be a JSON object.
              *     - `invalid_amount`: amount_paise must be a positive integer number of paise, at most 9223372036854775807.
              *     - `invalid_bank_account`: bank_account_id must be the id of one of your bank accounts.
+             *     - `invalid_field`: narration must be 1 to 30 printable ASCII characters (or left out).
              */
             400: {
                 headers: {
@@ -1189,6 +1398,24 @@ export interface operations {
                 headers: {
                     /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
                     "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `reference_id_in_use`: This reference_id is already used by another of your payouts.
+             */
+            409: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1527,6 +1754,121 @@ export interface operations {
             };
         };
     };
+    payouts_export: {
+        parameters: {
+            query?: {
+                /** @description Only payouts to this bank account. */
+                bank_account_id?: number;
+                /** @description Only those created at or after this time (ISO 8601; without an offset, UTC). */
+                created_gte?: string;
+                /** @description Only those created before this time (ISO 8601; without an offset, UTC). */
+                created_lt?: string;
+                /** @description Only the payout with this reference_id. */
+                reference_id?: string;
+                /** @description Only payouts in this status. */
+                status?: "completed" | "failed" | "pending" | "processing";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every payout the filters match, newest first, one CSV line each (amounts in paise, times ISO 8601 UTC; notes as a JSON object). Streamed: as long as the list is. */
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_status`: status must be one of pending, processing, completed, failed.
+             *     - `invalid_filter`: created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
 }
 type FlattenedDeepRequired<T> = {
     [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
@@ -1536,11 +1878,15 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiV1LedgerGetParametersQueryKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/ledger"]["get"]["parameters"]["query"]["kind"]> = ["payment", "payout", "reversal"];
+export const pathsApiV1LedgerExportCsvGetParametersQueryKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/ledger/export.csv"]["get"]["parameters"]["query"]["kind"]> = ["payment", "payout", "reversal"];
 export const pathsApiV1PayoutsGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts"]["get"]["parameters"]["query"]["status"]> = ["completed", "failed", "pending", "processing"];
 export const pathsApiV1PayoutsPostResponses201HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts"]["post"]["responses"]["201"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiV1PayoutsPostResponses422HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts"]["post"]["responses"]["422"]["headers"]["Idempotent-Replayed"]> = ["true"];
+export const pathsApiV1PayoutsExportCsvGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts/export.csv"]["get"]["parameters"]["query"]["status"]> = ["completed", "failed", "pending", "processing"];
 export const currencyEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CurrencyEnum"]> = ["INR"];
 export const dependencyStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DependencyState"]> = ["ok", "unavailable"];
+export const failureCodeEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FailureCodeEnum"]> = ["bank_declined", "beneficiary_account_closed", "beneficiary_name_mismatch", "beneficiary_account_frozen", "invalid_ifsc", "no_bank_answer"];
 export const kindEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["KindEnum"]> = ["payment", "payout", "reversal"];
 export const okValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Ok"]> = ["ok"];
 export const payoutStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PayoutStatus"]> = ["pending", "processing", "completed", "failed"];

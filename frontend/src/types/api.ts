@@ -14,7 +14,7 @@
 
 import type { Paise } from '@/lib/money';
 
-import { payoutStatusValues, type components } from './api.generated';
+import { failureCodeEnumValues, payoutStatusValues, type components } from './api.generated';
 
 type Schemas = components['schemas'];
 
@@ -40,7 +40,11 @@ export type ErrorBody = Schemas['ErrorBody'];
 /** Every object the API sends has the same kind of id. */
 export type Id = Payout['id'];
 export type PayoutStatus = Payout['status'];
+export type FailureCode = Schemas['FailureCodeEnum'];
 export type LedgerKind = LedgerEntry['kind'];
 
 /** Every payout status, in the order of the payout's life. */
 export const PAYOUT_STATUSES: readonly PayoutStatus[] = payoutStatusValues;
+
+/** Every failure code a failed payout may carry. */
+export const FAILURE_CODES: readonly FailureCode[] = failureCodeEnumValues;

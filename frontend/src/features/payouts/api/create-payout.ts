@@ -17,6 +17,8 @@ export interface CreatePayoutRequest {
 
 export function createPayout({ apiKey, idempotencyKey, intent, fetch }: CreatePayoutRequest): Promise<Payout> {
   const body: PayoutRequest = { amount_paise: intent.amountPaise, bank_account_id: intent.bankAccountId };
+  if (intent.referenceId) body.reference_id = intent.referenceId;
+  if (intent.narration) body.narration = intent.narration;
   return apiRequest<Payout>('/payouts', {
     apiKey,
     method: 'POST',

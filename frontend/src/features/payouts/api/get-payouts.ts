@@ -12,21 +12,49 @@ export const PAYOUT_STATUS_FILTERS = ['all', ...PAYOUT_STATUSES] as const;
 export type PayoutStatusFilter = (typeof PAYOUT_STATUS_FILTERS)[number];
 
 /**
- * One page of the history: a status filter, and the query string of the
- * API's `next` or `previous` link (which carries the cursor, the limit and the
- * filter). A null cursor is the newest page.
+ * What the history is filtered by. Dates are calendar days (`YYYY-MM-DD`, as
+ * a date input gives them), both included, in UTC as the API reads a date;
+ * empty strings filter nothing.
  */
-export interface PayoutsPage {
+export interface PayoutFilters {
   status: PayoutStatusFilter;
+  reference?: string;
+  from?: string;
+  to?: string;
+}
+
+/**
+ * One page of the history: its filters, and the query string of the API's
+ * `next` or `previous` link (which carries the cursor, the limit and the
+ * filters). A null cursor is the newest page.
+ */
+export interface PayoutsPage extends PayoutFilters {
   cursor: string | null;
 }
 
 export const NEWEST_PAYOUTS: PayoutsPage = { status: 'all', cursor: null };
 
-export function payoutsPath({ status, cursor }: PayoutsPage): string {
-  if (cursor) return `/payouts${cursor}`;
-  const params = new URLSearchParams({ limit: String(PAYOUTS_PAGE_SIZE) });
+/** The day after `YYYY-MM-DD`: `created_lt` of a range that includes its last day. */
+export function dayAfter(day: string): string {
+  const date = new Date(`${day}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + 1);
+  return date.toISOString().slice(0, 10);
+}
+
+/** The API's query parameters for these filters (GET /payouts and GET /payouts/export.csv take the same). */
+export function payoutFilterParams({ status, reference, from, to }: PayoutFilters): URLSearchParams {
+  const params = new URLSearchParams();
   if (status !== 'all') params.set('status', status);
+  if (reference?.trim()) params.set('reference_id', reference.trim());
+  if (from) params.set('created_gte', from);
+  if (to) params.set('created_lt', dayAfter(to));
+  return params;
+}
+
+export function payoutsPath(page: PayoutsPage): string {
+  if (page.cursor) return `/payouts${page.cursor}`;
+  const params = new URLSearchParams({ limit: String(PAYOUTS_PAGE_SIZE) });
+  for (const [name, value] of payoutFilterParams(page)) params.set(name, value);
   return `/payouts?${params.toString()}`;
 }
 
@@ -42,8 +70,9 @@ export function getPayouts({
   return apiRequest<PayoutPage>(payoutsPath(page), { apiKey, signal });
 }
 
-export function payoutsQueryKey(merchantId: Id, { status, cursor }: PayoutsPage = NEWEST_PAYOUTS) {
-  return [...merchantKey(merchantId), 'payouts', 'list', status, cursor ?? 'newest'] as const;
+export function payoutsQueryKey(merchantId: Id, page: PayoutsPage = NEWEST_PAYOUTS) {
+  const filters = payoutFilterParams(page).toString();
+  return [...merchantKey(merchantId), 'payouts', 'list', page.status, filters, page.cursor ?? 'newest'] as const;
 }
 
 export function payoutsQueryOptions({

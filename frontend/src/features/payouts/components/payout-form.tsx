@@ -13,6 +13,7 @@ import type { BankAccount, Payout } from '@/types/api';
 
 import { useCreatePayout } from '../api/create-payout';
 import { useBankAccounts } from '../api/get-bank-accounts';
+import { checkNarration, checkReference } from '../lib/attachments';
 import { bankAccountLabel } from '../lib/bank-account-label';
 import { isOutcomeUnknown } from '../lib/idempotent-submit';
 
@@ -28,6 +29,8 @@ function submitErrorText(error: unknown): string {
 interface Review {
   paise: bigint;
   account: BankAccount;
+  referenceId?: string;
+  narration?: string;
 }
 
 function ConfirmStep({
@@ -69,6 +72,22 @@ function ConfirmStep({
             </span>
           </dd>
         </div>
+        {review.referenceId ? (
+          <div className="px-4 py-3">
+            <dt className="text-xs font-medium tracking-wide text-ink-muted uppercase">Reference</dt>
+            <dd data-testid="payout-confirm-reference" className="mt-0.5 font-mono text-sm break-all text-ink">
+              {review.referenceId}
+            </dd>
+          </div>
+        ) : null}
+        {review.narration ? (
+          <div className="px-4 py-3">
+            <dt className="text-xs font-medium tracking-wide text-ink-muted uppercase">Narration</dt>
+            <dd data-testid="payout-confirm-narration" className="mt-0.5 text-sm break-words text-ink">
+              {review.narration}
+            </dd>
+          </div>
+        ) : null}
       </dl>
       <p className="text-xs text-ink-muted">The amount leaves your available balance as soon as you confirm.</p>
       <div className="flex flex-col-reverse gap-2 sm:flex-row">
@@ -101,11 +120,17 @@ export function PayoutForm() {
   const amountHintId = `${ids}-amount-hint`;
   const amountErrorId = `${ids}-amount-error`;
   const accountId = `${ids}-account`;
+  const referenceId = `${ids}-reference`;
+  const referenceHintId = `${ids}-reference-hint`;
+  const narrationId = `${ids}-narration`;
+  const narrationHintId = `${ids}-narration-hint`;
 
   const bankAccounts = useBankAccounts();
   const create = useCreatePayout();
 
   const [amount, setAmount] = useState('');
+  const [reference, setReference] = useState('');
+  const [narration, setNarration] = useState('');
   const [chosenAccount, setChosenAccount] = useState<string | null>(null);
   const [showValidation, setShowValidation] = useState(false);
   const [created, setCreated] = useState<Payout | null>(null);
@@ -117,6 +142,10 @@ export function PayoutForm() {
   const account = accounts.find((candidate) => String(candidate.id) === chosenAccount) ?? accounts[0];
   const parsed = parseRupeesToPaise(amount);
   const validationMessage = showValidation && !parsed.ok ? parsed.message : null;
+  const referenceCheck = checkReference(reference);
+  const narrationCheck = checkNarration(narration);
+  const referenceMessage = showValidation && !referenceCheck.ok ? referenceCheck.message : null;
+  const narrationMessage = showValidation && !narrationCheck.ok ? narrationCheck.message : null;
 
   function edited() {
     // A changed amount or account is a different intended payout: new key.
@@ -130,21 +159,28 @@ export function PayoutForm() {
     if (create.isPending) return;
     setShowValidation(true);
     setCreated(null);
-    if (!parsed.ok || !account) return;
+    if (!parsed.ok || !account || !referenceCheck.ok || !narrationCheck.ok) return;
     // The previous answer belongs to the previous try; the key is kept (see idempotent-submit).
     create.reset();
-    setReview({ paise: parsed.paise, account });
+    setReview({ paise: parsed.paise, account, referenceId: referenceCheck.value, narration: narrationCheck.value });
   }
 
   function onConfirm() {
     if (!review || create.isPending) return;
     create.mutate(
-      { amountPaise: review.paise, bankAccountId: review.account.id },
+      {
+        amountPaise: review.paise,
+        bankAccountId: review.account.id,
+        referenceId: review.referenceId,
+        narration: review.narration,
+      },
       {
         onSuccess: (payout) => {
           setReview(null);
           setBackFromReview(false);
           setAmount('');
+          setReference('');
+          setNarration('');
           setShowValidation(false);
           setCreated(payout);
         },
@@ -239,6 +275,56 @@ export function PayoutForm() {
               {bankAccounts.isError && accounts.length === 0 ? (
                 <p className="mt-1 text-sm text-debit">Could not load bank accounts: {errorMessage(bankAccounts.error)}</p>
               ) : null}
+            </div>
+
+            <div className="grid gap-4 sm:grid-cols-2">
+              <div>
+                <label htmlFor={referenceId} className={labelClass}>
+                  Reference <span className="font-normal text-ink-muted">(optional)</span>
+                </label>
+                <input
+                  id={referenceId}
+                  data-testid="payout-reference"
+                  type="text"
+                  autoComplete="off"
+                  spellCheck={false}
+                  maxLength={40}
+                  value={reference}
+                  onChange={(event) => {
+                    setReference(event.target.value);
+                    edited();
+                  }}
+                  aria-invalid={referenceMessage ? true : undefined}
+                  aria-describedby={referenceHintId}
+                  className={`${controlClass} mt-1.5 font-mono`}
+                />
+                <p id={referenceHintId} className={`mt-1 text-xs ${referenceMessage ? 'font-medium text-debit' : 'text-ink-muted'}`}>
+                  {referenceMessage ?? 'Your own id, e.g. INV-0042. Unique per payout.'}
+                </p>
+              </div>
+              <div>
+                <label htmlFor={narrationId} className={labelClass}>
+                  Narration <span className="font-normal text-ink-muted">(optional)</span>
+                </label>
+                <input
+                  id={narrationId}
+                  data-testid="payout-narration"
+                  type="text"
+                  autoComplete="off"
+                  maxLength={30}
+                  value={narration}
+                  onChange={(event) => {
+                    setNarration(event.target.value);
+                    edited();
+                  }}
+                  aria-invalid={narrationMessage ? true : undefined}
+                  aria-describedby={narrationHintId}
+                  className={`${controlClass} mt-1.5`}
+                />
+                <p id={narrationHintId} className={`mt-1 text-xs ${narrationMessage ? 'font-medium text-debit' : 'text-ink-muted'}`}>
+                  {narrationMessage ?? "On the beneficiary's statement; up to 30 characters."}
+                </p>
+              </div>
             </div>
 
             <Button type="submit" data-testid="payout-submit" disabled={!account} className="w-full">

@@ -8,18 +8,23 @@ import { Spinner } from '@/components/ui/spinner';
 import { errorMessage } from '@/lib/api-client';
 import { cn } from '@/lib/cn';
 import { formatDateTime, formatFullDateTime, shortId } from '@/lib/format';
+import { hashFor } from '@/lib/hash-route';
 import { cursorFromLink } from '@/lib/pagination';
 import { anyInFlight } from '@/lib/polling';
+import { useSession } from '@/lib/session';
 import type { BankAccount, Payout } from '@/types/api';
 
+import { downloadPayoutsCsv } from '../api/export-payouts';
 import { useBankAccounts } from '../api/get-bank-accounts';
 import {
   NEWEST_PAYOUTS,
   PAYOUT_STATUS_FILTERS,
   usePayouts,
+  type PayoutFilters,
   type PayoutStatusFilter,
   type PayoutsPage,
 } from '../api/get-payouts';
+import { REFERENCE_ID_PATTERN } from '../lib/attachments';
 import { PayoutTimeline } from './payout-timeline';
 import { StatusBadge } from './status-badge';
 
@@ -63,6 +68,12 @@ function PayoutRow({
             <span>
               {payout.attempts} {payout.attempts === 1 ? 'attempt' : 'attempts'}
             </span>
+            {payout.reference_id ? (
+              <span>
+                <span className="sr-only">Reference </span>
+                <span className="font-mono">{payout.reference_id}</span>
+              </span>
+            ) : null}
           </span>
           {payout.failure_reason ? (
             <span className="mt-1 block text-sm break-words text-debit">{payout.failure_reason}</span>
@@ -86,8 +97,15 @@ function PayoutRow({
         </span>
       </button>
       {expanded ? (
-        <div id={panelId} className="border-t border-dashed border-line bg-slate-50/60 px-4 py-3 sm:px-5">
+        <div id={panelId} className="space-y-3 border-t border-dashed border-line bg-slate-50/60 px-4 py-3 sm:px-5">
           <PayoutTimeline payout={payout} />
+          <a
+            href={hashFor(['payouts', payout.id])}
+            data-testid="payout-open"
+            className="inline-block text-sm font-medium text-brand-700 underline-offset-2 hover:underline"
+          >
+            Open the payout&apos;s page
+          </a>
         </div>
       ) : null}
     </li>
@@ -109,16 +127,62 @@ interface View extends PayoutsPage {
 
 const FIRST_PAGE: View = { ...NEWEST_PAYOUTS, number: 1 };
 
+function filtersOf(view: View): PayoutFilters {
+  return { status: view.status, reference: view.reference, from: view.from, to: view.to };
+}
+
+function narrowed(view: View): boolean {
+  return Boolean(view.reference || view.from || view.to);
+}
+
 function emptyText(view: View): string {
   if (view.number > 1) return 'No payouts on this page any more.';
+  if (narrowed(view)) return 'No payouts match these filters.';
   if (view.status !== 'all') return `No ${filterLabel[view.status].toLowerCase()} payouts.`;
   return 'No payouts yet. Request one and it will appear here.';
 }
 
+const filterControl =
+  'block min-h-9 rounded-lg border border-slate-300 bg-white px-2.5 text-sm text-ink shadow-sm hover:border-slate-400 focus-visible:border-brand-600 aria-[invalid=true]:border-rose-500';
+
+function ExportButton({ filters }: { filters: PayoutFilters }) {
+  const { apiKey } = useSession();
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+
+  async function download() {
+    setState({ busy: true, error: null });
+    try {
+      await downloadPayoutsCsv({ apiKey, filters });
+      setState({ busy: false, error: null });
+    } catch (error) {
+      setState({ busy: false, error: errorMessage(error) });
+    }
+  }
+
+  return (
+    <span className="inline-flex items-center gap-2">
+      <Button variant="secondary" data-testid="payouts-export" onClick={() => void download()} disabled={state.busy}>
+        {state.busy ? <Spinner /> : null} Download CSV
+      </Button>
+      {state.error ? (
+        <span role="alert" data-testid="payouts-export-error" className="text-sm text-debit">
+          {state.error}
+        </span>
+      ) : null}
+    </span>
+  );
+}
+
 export function PayoutHistory() {
   const filterId = useId();
+  const referenceId = `${filterId}-reference`;
+  const fromId = `${filterId}-from`;
+  const toId = `${filterId}-to`;
   const [view, setView] = useState<View>(FIRST_PAGE);
-  const payouts = usePayouts({ status: view.status, cursor: view.cursor });
+  const payouts = usePayouts(view);
+  // The reference as typed; it filters once it is a reference the API accepts (or is cleared).
+  const [reference, setReference] = useState('');
+  const referenceInvalid = reference.trim() !== '' && !REFERENCE_ID_PATTERN.test(reference.trim());
   const bankAccounts = useBankAccounts();
   const [expanded, setExpanded] = useState<string | null>(null);
   const listTop = useRef<HTMLDivElement>(null);
@@ -137,21 +201,25 @@ export function PayoutHistory() {
     listTop.current?.scrollIntoView?.({ block: 'nearest' });
   }
 
+  function filterBy(change: Partial<PayoutFilters>) {
+    show({ ...FIRST_PAGE, ...filtersOf(view), ...change });
+  }
+
   function showOlder() {
-    if (olderCursor) show({ status: view.status, cursor: olderCursor, number: view.number + 1 });
+    if (olderCursor) show({ ...filtersOf(view), cursor: olderCursor, number: view.number + 1 });
   }
 
   function showNewer() {
     const number = view.number - 1;
     // Page 1 is the live head of the list, not the page that was first before
     // newer payouts arrived, so it is asked for without a cursor.
-    if (number <= 1 || !newerCursor) show({ status: view.status, cursor: null, number: 1 });
-    else show({ status: view.status, cursor: newerCursor, number });
+    if (number <= 1 || !newerCursor) show({ ...filtersOf(view), cursor: null, number: 1 });
+    else show({ ...filtersOf(view), cursor: newerCursor, number });
   }
 
   const paged = view.number > 1 || Boolean(payouts.data?.next);
   // Nothing to filter until there is a payout; a chosen filter stays visible so it can be undone.
-  const filterable = rows.length > 0 || view.status !== 'all' || view.number > 1;
+  const filterable = rows.length > 0 || view.status !== 'all' || narrowed(view) || view.number > 1;
 
   return (
     <Card
@@ -175,24 +243,77 @@ export function PayoutHistory() {
         hidden={!filterable}
         className="flex flex-wrap items-center justify-between gap-x-4 gap-y-2 border-b border-line px-4 py-2.5 sm:px-5"
       >
-        <div className="flex items-center gap-2">
-          <label htmlFor={filterId} className="text-sm font-medium text-ink-muted">
-            Show
-          </label>
-          <select
-            id={filterId}
-            data-testid="payout-status-filter"
-            value={view.status}
-            onChange={(event) => show({ ...FIRST_PAGE, status: event.target.value as PayoutStatusFilter })}
-            className="block min-h-9 rounded-lg border border-slate-300 bg-white px-2.5 pr-8 text-sm text-ink shadow-sm hover:border-slate-400 focus-visible:border-brand-600"
-          >
-            {PAYOUT_STATUS_FILTERS.map((status) => (
-              <option key={status} value={status}>
-                {filterLabel[status]}
-              </option>
-            ))}
-          </select>
+        <div className="flex flex-wrap items-end gap-x-3 gap-y-2">
+          <div className="flex items-center gap-2">
+            <label htmlFor={filterId} className="text-sm font-medium text-ink-muted">
+              Show
+            </label>
+            <select
+              id={filterId}
+              data-testid="payout-status-filter"
+              value={view.status}
+              onChange={(event) => filterBy({ status: event.target.value as PayoutStatusFilter })}
+              className={`${filterControl} pr-8`}
+            >
+              {PAYOUT_STATUS_FILTERS.map((status) => (
+                <option key={status} value={status}>
+                  {filterLabel[status]}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="flex items-center gap-2">
+            <label htmlFor={referenceId} className="text-sm font-medium text-ink-muted">
+              Reference
+            </label>
+            <input
+              id={referenceId}
+              data-testid="payout-filter-reference"
+              type="search"
+              autoComplete="off"
+              spellCheck={false}
+              value={reference}
+              aria-invalid={referenceInvalid || undefined}
+              title="Letters, digits, _ - . (up to 40)"
+              onChange={(event) => {
+                const typed = event.target.value;
+                setReference(typed);
+                const trimmed = typed.trim();
+                if (trimmed === '' || REFERENCE_ID_PATTERN.test(trimmed)) filterBy({ reference: trimmed });
+              }}
+              className={`${filterControl} w-40 font-mono`}
+            />
+          </div>
+          <div className="flex items-center gap-2">
+            <label htmlFor={fromId} className="text-sm font-medium text-ink-muted">
+              From
+            </label>
+            <input
+              id={fromId}
+              data-testid="payout-filter-from"
+              type="date"
+              value={view.from ?? ''}
+              max={view.to || undefined}
+              onChange={(event) => filterBy({ from: event.target.value })}
+              className={filterControl}
+            />
+          </div>
+          <div className="flex items-center gap-2">
+            <label htmlFor={toId} className="text-sm font-medium text-ink-muted">
+              To
+            </label>
+            <input
+              id={toId}
+              data-testid="payout-filter-to"
+              type="date"
+              value={view.to ?? ''}
+              min={view.from || undefined}
+              onChange={(event) => filterBy({ to: event.target.value })}
+              className={filterControl}
+            />
+          </div>
         </div>
+        <ExportButton filters={filtersOf(view)} />
         {paged ? (
           <span data-testid="payouts-page" className="text-sm text-ink-muted tabular-nums">
             Page {view.number}

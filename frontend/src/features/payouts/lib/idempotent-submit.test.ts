@@ -16,6 +16,11 @@ const payout: Payout = {
   status: 'pending',
   attempts: 0,
   failure_reason: null,
+  failure_code: null,
+  reference_id: null,
+  narration: null,
+  notes: {},
+  utr: null,
   created_at: '2025-01-01T10:00:00Z',
   updated_at: '2025-01-01T10:00:00Z',
 };

@@ -2,7 +2,8 @@
  * Submitting a payout exactly once over an unreliable network.
  *
  * Rules:
- * - One Idempotency-Key per intended payout (amount + bank account).
+ * - One Idempotency-Key per intended payout (amount, bank account, reference
+ *   and narration).
  * - A request that got no definite answer (network error, our timeout, a 5xx,
  *   or 409 idempotency_key_in_use while the first try is still running) is
  *   retried with the SAME key and the SAME body: the API then either replays
@@ -21,6 +22,9 @@ import type { Id, Payout } from '@/types/api';
 export interface PayoutIntent {
   amountPaise: bigint;
   bankAccountId: Id;
+  /** The merchant's own id for the payout (`reference_id`), if any. */
+  referenceId?: string;
+  narration?: string;
 }
 
 export type SendPayout = (request: { idempotencyKey: string; intent: PayoutIntent }) => Promise<Payout>;
@@ -49,7 +53,12 @@ export function isOutcomeUnknown(error: unknown): boolean {
 }
 
 function fingerprint(intent: PayoutIntent): string {
-  return `${intent.amountPaise.toString()}|${String(intent.bankAccountId)}`;
+  return JSON.stringify([
+    intent.amountPaise.toString(),
+    String(intent.bankAccountId),
+    intent.referenceId ?? null,
+    intent.narration ?? null,
+  ]);
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
