@@ -88,6 +88,68 @@ describe('PayoutForm', () => {
     expect(screen.getByTestId('payout-amount')).toHaveValue('');
   });
 
+  it('sends the reference and narration it showed on the confirm step', async () => {
+    const api = stubApi({
+      'GET /bank-accounts': () => json(200, accounts),
+      'POST /payouts': () => json(201, { ...created, reference_id: 'INV-0042', narration: 'March retainer' }),
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutForm />);
+
+    await user.type(await screen.findByLabelText(/^Reference/), ' INV-0042 ');
+    await user.type(screen.getByLabelText(/^Narration/), 'March retainer');
+    await review(user, '100');
+
+    expect(screen.getByTestId('payout-confirm-reference')).toHaveTextContent('INV-0042');
+    expect(screen.getByTestId('payout-confirm-narration')).toHaveTextContent('March retainer');
+    await user.click(screen.getByTestId('payout-confirm'));
+    await screen.findByRole('status');
+    const [post] = posts(api.requests);
+    expect(post?.body).toBe(
+      '{"amount_paise":10000,"bank_account_id":7,"reference_id":"INV-0042","narration":"March retainer"}',
+    );
+    expect(screen.getByTestId('payout-reference')).toHaveValue('');
+    expect(screen.getByTestId('payout-narration')).toHaveValue('');
+  });
+
+  it('refuses a reference or narration the API would refuse, before anything is sent', async () => {
+    const api = stubApi({ 'GET /bank-accounts': () => json(200, accounts) });
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutForm />);
+
+    await user.type(await screen.findByTestId('payout-reference'), 'INV 42');
+    await user.type(screen.getByTestId('payout-narration'), 'Rent ₹');
+    await review(user, '100');
+
+    expect(screen.queryByTestId('payout-confirm')).not.toBeInTheDocument();
+    expect(screen.getByTestId('payout-reference')).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByText('A reference uses only letters, digits and _ - . (no spaces).')).toBeInTheDocument();
+    expect(screen.getByTestId('payout-narration')).toHaveAttribute('aria-invalid', 'true');
+    expect(posts(api.requests)).toHaveLength(0);
+  });
+
+  it('uses a new key when only the reference changes: it is another payout', async () => {
+    const api = stubApi({
+      'GET /bank-accounts': () => json(200, accounts),
+      'POST /payouts': () => json(201, created),
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutForm />);
+
+    await user.type(await screen.findByTestId('payout-reference'), 'A-1');
+    await review(user, '100');
+    await user.click(screen.getByTestId('payout-confirm'));
+    await screen.findByRole('status');
+    await user.type(screen.getByTestId('payout-reference'), 'A-2');
+    await review(user, '100');
+    await user.click(screen.getByTestId('payout-confirm'));
+    await waitFor(() => expect(posts(api.requests)).toHaveLength(2));
+
+    const [first, second] = posts(api.requests);
+    expect(first?.headers['Idempotency-Key']).not.toBe(second?.headers['Idempotency-Key']);
+    expect(JSON.parse(second?.body ?? '{}')).toMatchObject({ reference_id: 'A-2' });
+  });
+
   it('goes back without sending, keeping the amount and the account', async () => {
     const api = stubApi({ 'GET /bank-accounts': () => json(200, accounts) });
     const user = userEvent.setup();

@@ -262,5 +262,61 @@ describe('PayoutHistory timeline', () => {
     expect(within(row).getAllByRole('listitem')[2]).toHaveTextContent(/Processing\s*→\s*to\s*Completed/);
     expect(api.requests.filter((request) => request.path === '/payouts/5/events')).toHaveLength(2);
   });
-});
 
+  it('filters by reference and dates, keeps the filters when paging, and downloads the CSV with them', async () => {
+    const api = stubApi({
+      'GET /bank-accounts': () => json(200, []),
+      'GET /payouts': (request) => {
+        const params = query(request);
+        if (params.get('cursor') === 'older') return json(200, page([payout({ id: 1, reference_id: 'INV-1' })]));
+        const next = params.get('reference_id') ? `${API}/payouts?cursor=older&limit=20&reference_id=INV-1` : null;
+        return json(200, page([payout({ id: 2, reference_id: 'INV-1' })], { next }));
+      },
+      'GET /payouts/export.csv': () => new Response('id\r\n2\r\n', { status: 200, headers: { 'Content-Type': 'text/csv' } }),
+    });
+    const created = vi.fn((blob: Blob) => blob);
+    vi.stubGlobal(
+      'URL',
+      Object.assign(URL, { createObjectURL: (blob: Blob) => `blob:${String(created(blob).size)}`, revokeObjectURL: () => undefined }),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutHistory />);
+
+    await shownIds();
+    await user.type(screen.getByLabelText('Reference'), 'INV-1');
+    await user.type(screen.getByLabelText('From'), '2026-01-30');
+    await user.type(screen.getByLabelText('To'), '2026-01-31');
+    await waitFor(() => {
+      const last = listRequests(api.requests).at(-1);
+      expect(last && query(last).get('created_lt')).toBe('2026-02-01');
+    });
+    const last = listRequests(api.requests).at(-1);
+    expect(last?.path).toBe('/payouts?limit=20&reference_id=INV-1&created_gte=2026-01-30&created_lt=2026-02-01');
+    await user.click(await screen.findByTestId('payouts-next'));
+    expect(await shownIds()).toEqual(['1']);
+    expect(screen.getByLabelText('Reference')).toHaveValue('INV-1');
+
+    await user.click(screen.getByTestId('payouts-export'));
+
+    await waitFor(() => expect(created).toHaveBeenCalledTimes(1));
+    const download = api.requests.find((request) => request.path.startsWith('/payouts/export.csv'));
+    expect(download?.path).toBe('/payouts/export.csv?reference_id=INV-1&created_gte=2026-01-30&created_lt=2026-02-01');
+    expect(download?.headers.Authorization).toBe('Bearer sk_test_asha');
+  });
+
+  it("links an opened row to the payout's page", async () => {
+    stubApi({
+      'GET /bank-accounts': () => json(200, []),
+      'GET /payouts': () => json(200, page([payout({ id: 5, reference_id: 'INV-5' })])),
+      'GET /payouts/5/events': () => json(200, []),
+    });
+    const user = userEvent.setup();
+    renderWithProviders(<PayoutHistory />);
+
+    const [row] = await screen.findAllByTestId('payout-row');
+    expect(row).toHaveTextContent('INV-5');
+    await user.click(within(row as HTMLElement).getByRole('button'));
+
+    expect(await screen.findByTestId('payout-open')).toHaveAttribute('href', '#/payouts/5');
+  });
+});
