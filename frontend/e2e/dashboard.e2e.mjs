@@ -5,9 +5,12 @@
  *
  *   1. picks a merchant in the switcher and checks the balance the page shows
  *      against the API;
- *   2. requests a ₹1.00 payout: reviews amount and account on the confirm
- *      step (nothing is sent before payout-confirm), sees its row appear and
- *      reach completed or failed without a reload, and sees the balances move;
+ *   2. requests a ₹1.00 payout with a reference and a narration: reviews
+ *      them with amount and account on the confirm step (nothing is sent
+ *      before payout-confirm), sees its row appear and reach completed or
+ *      failed without a reload, and sees the balances move; opens the
+ *      payout's page and checks its reference, narration, UTR (or failure
+ *      code) and events against the API;
  *   3. requests more than the available balance and sees the API's
  *      insufficient-funds message;
  *   4. makes more than a page of payouts through the API, pages through the
@@ -34,6 +37,10 @@ const TERMINAL_TIMEOUT_MS = Number(process.env.E2E_TERMINAL_TIMEOUT_MS ?? 90_000
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const PAYOUT_PAISE = 100n;
 const PAGE_SIZE = 20; // the dashboard's payout page (features/payouts/api/get-payouts.ts)
+
+// Unique per run: a merchant's reference_id names one payout.
+const REFERENCE = `E2E-${Date.now().toString(36)}`;
+const NARRATION = 'Dashboard e2e check';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
@@ -260,8 +267,15 @@ async function main() {
       const account = page.locator(byTestId('payout-bank-account'));
       await account.waitFor({ timeout: 10_000 });
       if (!(await account.inputValue())) fail('the merchant has no bank account to pay out to');
+      await page.locator(byTestId('payout-reference')).fill(REFERENCE);
+      await page.locator(byTestId('payout-narration')).fill(NARRATION);
       const { shownAmount, last4 } = await reviewPayout(page, PAYOUT_PAISE, postsSent);
-      log(`     confirm step: ${shownAmount} to the account ending ${last4}`);
+      const reference = await text(page, 'payout-confirm-reference');
+      const narration = await text(page, 'payout-confirm-narration');
+      if (reference !== REFERENCE || narration !== NARRATION) {
+        fail(`the confirm step shows reference ${JSON.stringify(reference)} and narration ${JSON.stringify(narration)}`);
+      }
+      log(`     confirm step: ${shownAmount} to the account ending ${last4}, reference ${reference}`);
       await page.screenshot({ path: join(SCREENSHOTS, 'confirm-1280x900.png') });
     });
 
@@ -275,6 +289,9 @@ async function main() {
       const body = await response.json().catch(() => null);
       if (response.status() !== 201) fail(`POST /payouts answered ${response.status()}: ${JSON.stringify(body)}`);
       if (String(body.amount_paise) !== String(PAYOUT_PAISE)) fail(`payout amount is ${body.amount_paise}, expected ${PAYOUT_PAISE}`);
+      if (body.reference_id !== REFERENCE || body.narration !== NARRATION) {
+        fail(`the payout carries reference ${JSON.stringify(body.reference_id)}, narration ${JSON.stringify(body.narration)}`);
+      }
       await waitFor('the amount field to clear after success', async () =>
         (await page.locator(byTestId('payout-amount')).inputValue()) === '',
       );
@@ -348,6 +365,41 @@ async function main() {
       await row.locator('ol li').first().waitFor({ timeout: 10_000 });
       const items = await row.locator('ol li').count();
       log(`     ${items} event(s) listed`);
+    });
+
+    await step("the payout's page shows its reference, narration, UTR or failure code, and events", async () => {
+      await row.locator(byTestId('payout-open')).click();
+      const detail = page.locator(`${byTestId('payout-detail')}[data-payout-id="${created.id}"]`);
+      await detail.waitFor({ timeout: 10_000 });
+      if (!new URL(page.url()).hash.endsWith(`/payouts/${created.id}`)) fail(`the page's address is ${page.url()}`);
+      const truth = await api(`/payouts/${created.id}`, { apiKey: merchant.api_key });
+      const shown = {
+        status: await detail.getAttribute('data-status'),
+        reference: await text(page, 'payout-detail-reference'),
+        narration: await text(page, 'payout-detail-narration'),
+        utr: await text(page, 'payout-detail-utr'),
+      };
+      if (shown.status !== truth.status) fail(`the page says ${shown.status}, the API ${truth.status}`);
+      if (shown.reference !== REFERENCE) fail(`reference shown: ${JSON.stringify(shown.reference)}`);
+      if (shown.narration !== NARRATION) fail(`narration shown: ${JSON.stringify(shown.narration)}`);
+      if (truth.status === 'completed') {
+        if (!truth.utr || shown.utr !== truth.utr) fail(`UTR shown ${JSON.stringify(shown.utr)}, the API's ${truth.utr}`);
+        log(`     completed, UTR ${shown.utr}`);
+      } else {
+        const code = await text(page, 'payout-detail-failure-code');
+        if (truth.utr !== null) fail(`a ${truth.status} payout has a UTR: ${truth.utr}`);
+        if (!truth.failure_code || code !== truth.failure_code) fail(`failure code shown ${JSON.stringify(code)}, the API's ${truth.failure_code}`);
+        log(`     failed, failure code ${code}`);
+      }
+      const events = await api(`/payouts/${created.id}/events`, { apiKey: merchant.api_key });
+      await waitFor('every event on the page', async () =>
+        (await page.locator(`${byTestId('payout-detail-events')} ol li`).count()) === events.length,
+      );
+      await page.screenshot({ path: join(SCREENSHOTS, 'payout-page-1280x900.png'), fullPage: true });
+      await page.locator(byTestId('nav-overview')).click();
+      await row.waitFor({ timeout: 10_000 });
+      await row.locator('button').first().click();
+      await row.locator('ol li').first().waitFor({ timeout: 10_000 });
     });
 
     await step('screenshot at 1280×900', async () => {
