@@ -11,7 +11,9 @@ from django.db import connection
 
 from api.tests.test_api_payouts import run_concurrently
 from bank import gateway as bank
+from common.errors import ReferenceIdInUse
 from conftest import count
+from merchants.tests.test_locks import transactions
 from payouts import services
 
 ATTACHED = {
@@ -245,3 +247,34 @@ def test_notes_keep_any_json_string_exactly(make_merchant):
     assert created.status == 201, created.text
     assert created.json["notes"] == notes
     assert merchant.api.get(f"/payouts/{created.json['id']}").json["notes"] == notes
+
+
+def test_the_reference_check_adds_no_statement_under_the_merchant_lock(make_merchant):
+    merchant = make_merchant(credit_paise=10_000)
+
+    def create(reference_id: str | None):
+        return services.payout_create(
+            merchant_id=merchant.id,
+            bank_account_id=merchant.bank_account_id,
+            amount_paise=1_000,
+            idempotency_key=uuid.uuid4(),
+            fingerprint=uuid.uuid4().hex,
+            reference_id=reference_id,
+        )
+
+    groups: list[list[str]] = []
+    for reference_id in (None, "R-1"):
+        with transactions() as recorded:
+            create(reference_id)
+        groups += recorded
+    with transactions() as recorded, pytest.raises(ReferenceIdInUse):
+        create("R-1")
+    groups += recorded
+
+    # The lock (with the payout's id and the time), the key's record, the one write: with or without a reference.
+    assert [len(statements) for statements in groups] == [3, 3, 3]
+    assert all("FOR NO KEY UPDATE" in statements[0] for statements in groups)
+    assert all("payouts_idempotencyrecord" in statements[1] for statements in groups)
+    assert all(statements[2].lstrip().startswith("WITH payout AS") for statements in groups)
+    assert count("payouts_payout") == 2
+    assert count("payouts_idempotencyrecord") == 2
