@@ -79,12 +79,14 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
         "balance",
         "bank-accounts",
         "ledger",
+        "ledger/export.csv",
         "me",
         "payouts",
         "payouts/<int:payout_id>",
         "payouts/<int:payout_id>/events",
+        "payouts/export.csv",
     ]
-    assert len(PRIVATE) == 16  # 8 operations, each with and without a trailing slash
+    assert len(PRIVATE) == 20  # 10 operations, each with and without a trailing slash
 
 
 def _path(route: str, payout_id: int) -> str:
