@@ -203,6 +203,19 @@ class MakeRun:
             time.sleep(0.2)
         pytest.fail(f"make run did not serve within {timeout}s\n{self.log()}")
 
+    def wait_until_settled(self, timeout: float = 30) -> None:
+        """Until run.sh has printed its banner and the same processes ran for a second:
+        nothing is still starting (vite's esbuild, run.sh's pause) when the test acts."""
+        deadline = time.monotonic() + timeout
+        before: set[int] = set()
+        while time.monotonic() < deadline:
+            now = self.marked()
+            if "Ctrl-C stops everything." in self.log(whole=True) and now == before:
+                return
+            before = now
+            time.sleep(1)
+        pytest.fail(f"make run did not settle within {timeout}s\n{self.describe(self.marked())}\n{self.log()}")
+
     def recorded_here(self, *names: str) -> bool:
         """Whether each pid file names a process of this run (not of a previous one)."""
         mine = self.marked()
@@ -318,6 +331,7 @@ def test_a_new_run_stops_what_a_previous_run_left(make_run):
     files, stops them and takes their ports."""
     first = make_run()
     ports = (first.api_port, first.web_port)
+    first.wait_until_settled()
     # The watchdog dies first: one that saw run.sh die before its own SIGKILL
     # would rightly begin to stop (and SIGCONT) the frozen processes.
     supervisors = [first.recorded("watchdog"), first.recorded("run"), first.pid]
