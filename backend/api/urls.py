@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import docs, views
+from api import docs, views, views_webhooks
 
 _routes = [
     ("health", views.HealthView, "health"),
@@ -16,6 +16,13 @@ _routes = [
     ("payouts/<int:payout_id>/events", views.PayoutEventsView, "payout-events"),
     ("demo/merchants", views.DemoMerchantsView, "demo-merchants"),
     ("metrics", views.MetricsView, "metrics"),
+    ("events", views_webhooks.EventsView, "events"),
+    ("events/<str:event_id>", views_webhooks.EventDetailView, "event"),
+    ("events/<str:event_id>/redeliver", views_webhooks.EventRedeliverView, "event-redeliver"),
+    ("webhook-endpoints", views_webhooks.EndpointsView, "webhook-endpoints"),
+    ("webhook-endpoints/<int:endpoint_id>", views_webhooks.EndpointDetailView, "webhook-endpoint"),
+    ("webhook-endpoints/<int:endpoint_id>/rotate-secret", views_webhooks.EndpointRotateSecretView, "webhook-rotate"),
+    ("webhook-endpoints/<int:endpoint_id>/deliveries", views_webhooks.EndpointDeliveriesView, "webhook-deliveries"),
 ]
 
 # Each path also answers with a trailing slash; the schema lists the plain one
