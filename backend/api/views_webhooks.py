@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -21,7 +22,7 @@ from api.auth import IsMerchant
 from api.pagination import NewestFirst
 from api.permissions import OwnerOrDeveloperSession
 from api.views import MerchantView
-from common.errors import PayoutError
+from common.errors import InvalidRequestBody, PayoutError
 from webhooks import selectors, services
 from webhooks.models import EVENT_TYPES, DeliveryAttempt, Endpoint, Event
 
@@ -29,11 +30,6 @@ from webhooks.models import EVENT_TYPES, DeliveryAttempt, Endpoint, Event
 class InvalidEventFilter(PayoutError):
     code = "invalid_filter"
     message = "The filter is not valid."
-
-
-class InvalidWebhookBody(PayoutError):
-    code = "invalid_body"
-    message = "The request body must be a JSON object."
 
 
 # --- wire shapes ------------------------------------------------------------------------
@@ -137,7 +133,7 @@ def _merchant_id(request) -> int:
 
 def _body(request) -> dict:
     if not isinstance(request.data, dict):
-        raise InvalidWebhookBody()
+        raise InvalidRequestBody()
     return request.data
 
 
@@ -145,15 +141,29 @@ def _moment(request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
+    text = raw.strip()
     try:
-        moment = parse_datetime(raw.strip())
+        moment = parse_datetime(text)
     except ValueError:
         moment = None
+    if moment is None:  # RFC 3339 also allows a lower-case t and z
+        try:
+            moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
     if moment is None:
         raise InvalidEventFilter(f"{name} must be an ISO 8601 date and time.", field=name)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# What any operation with a JSON body may answer before the view runs, or for a body that is no object.
+_BODY_ERRORS = ("malformed_json", "invalid_body", "request_too_large", "unsupported_media_type")
+_EVENT_ID = OpenApiParameter(
+    "event_id",
+    {"type": "string", "pattern": "^evt_[a-z2-7]{26}$"},
+    OpenApiParameter.PATH,
+    description="The event's id, evt_…",
+)
 _SESSION_ONLY = "A signed-in owner or developer only: a call with an API key gets 403 forbidden."
 
 
@@ -174,8 +184,12 @@ class EventsView(MerchantView):
             parameters=[
                 *schema.PAGE_PARAMETERS,
                 OpenApiParameter("type", str, enum=list(EVENT_TYPES), description="Only events of this type."),
-                OpenApiParameter("created_gte", str, description="Only events at or after this time (ISO 8601)."),
-                OpenApiParameter("created_lt", str, description="Only events before this time (ISO 8601)."),
+                OpenApiParameter(
+                    "created_gte", OpenApiTypes.DATETIME, description="Only events at or after this time (ISO 8601)."
+                ),
+                OpenApiParameter(
+                    "created_lt", OpenApiTypes.DATETIME, description="Only events before this time (ISO 8601)."
+                ),
             ],
         ),
         operation_id="events_list",
@@ -196,7 +210,9 @@ class EventsView(MerchantView):
 
 
 class EventDetailView(MerchantView):
-    @extend_schema(**schema.operation({200: EventSerializer}, "not_found"), operation_id="event_get")
+    @extend_schema(
+        **schema.operation({200: EventSerializer}, "not_found", parameters=[_EVENT_ID]), operation_id="event_get"
+    )
     def get(self, request, event_id: str):
         event = selectors.event_get(merchant_id=_merchant_id(request), event_id=event_id)
         if event is None:
@@ -206,7 +222,14 @@ class EventDetailView(MerchantView):
 
 class EventRedeliverView(ManagedView):
     @extend_schema(
-        **schema.operation({202: RedeliverReplySerializer}, "forbidden", "invalid_body", "not_found"),
+        **schema.operation(
+            {202: RedeliverReplySerializer},
+            *_BODY_ERRORS[:2],
+            "forbidden",
+            "not_found",
+            *_BODY_ERRORS[2:],
+            parameters=[_EVENT_ID],
+        ),
         request=RedeliverRequestSerializer,
         operation_id="event_redeliver",
         description="Send the event again (to one endpoint, or to every enabled endpoint that wants it). "
@@ -215,10 +238,10 @@ class EventRedeliverView(ManagedView):
     def post(self, request, event_id: str):
         body = request.data if request.data not in (None, "") else {}
         if not isinstance(body, dict):
-            raise InvalidWebhookBody()
+            raise InvalidRequestBody()
         endpoint_id = body.get("endpoint_id")
         if endpoint_id is not None and (type(endpoint_id) is not int or not 0 < endpoint_id < 2**63):
-            raise InvalidWebhookBody(
+            raise InvalidRequestBody(
                 "endpoint_id must be the id of one of your webhook endpoints.", field="endpoint_id"
             )
         ids = services.event_redeliver(
@@ -241,7 +264,12 @@ class EndpointsView(ManagedView):
 
     @extend_schema(
         **schema.operation(
-            {201: EndpointWithSecretSerializer}, "forbidden", "invalid_body", "invalid_url", "invalid_enabled_events"
+            {201: EndpointWithSecretSerializer},
+            *_BODY_ERRORS[:2],
+            "invalid_url",
+            "invalid_enabled_events",
+            "forbidden",
+            *_BODY_ERRORS[2:],
         ),
         request=EndpointCreateSerializer,
         operation_id="webhook_endpoints_create",
@@ -268,12 +296,13 @@ class EndpointDetailView(ManagedView):
     @extend_schema(
         **schema.operation(
             {200: EndpointSerializer},
-            "forbidden",
-            "not_found",
-            "invalid_body",
+            *_BODY_ERRORS[:2],
             "invalid_url",
             "invalid_enabled_events",
             "invalid_status",
+            "forbidden",
+            "not_found",
+            *_BODY_ERRORS[2:],
         ),
         request=EndpointUpdateSerializer,
         operation_id="webhook_endpoint_update",

@@ -286,6 +286,8 @@ SPECTACULAR_SETTINGS = {
         "DependencyState": ["ok", "unavailable"],
         "WorkerState": ["ok", "stale"],
         "Ok": ["ok"],
+        "WebhookEndpointStatus": ["enabled", "disabled"],
+        "EventType": ["payout.created", "payout.processing", "payout.completed", "payout.failed", "payment.credited"],
     },
 }
 
