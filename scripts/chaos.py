@@ -85,12 +85,15 @@ CREDITS = [500_000_000] * 5 + [3_000_000]
 
 # The webhook receiver: this share of answers is slow, this share is a 500, and it is down
 # (port closed) for a stretch mid-load. Retries come quickly so the drain stays short.
-WEBHOOK_SLOW, WEBHOOK_ERRORS, WEBHOOK_DOWN_SECONDS = 0.05, 0.15, 8
+WEBHOOK_SLOW, WEBHOOK_ERRORS, WEBHOOK_DOWN_SECONDS = 0.03, 0.15, 8
 WEBHOOK_SETTINGS = {
     "WEBHOOKS_ALLOW_HTTP": "true",
     "WEBHOOKS_ALLOW_PRIVATE": "true",
     "WEBHOOK_RETRY_SCHEDULE": "1,2,4,8,8,8,8,8,8,8,8,8",
     "WEBHOOK_TIMEOUT_SECONDS": "3",
+    # Six endpoints taking about 30 events a second each: more senders and slots than the defaults.
+    "WEBHOOK_SENDERS": "12",
+    "WEBHOOK_ENDPOINT_CONCURRENCY": "4",
 }
 WEBHOOK_DRAIN_SECONDS = 90
 

@@ -323,7 +323,11 @@ if not WEBHOOK_RETRY_SCHEDULE or len(WEBHOOK_RETRY_SCHEDULE) != len(_schedule):
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 if not 0 < WEBHOOK_TIMEOUT_SECONDS <= 10:
     raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be more than 0 and at most 10")
-# Attempts in flight at once to one endpoint: a slow receiver holds at most this many worker threads.
+# Threads in each consumer that send webhooks (beside Huey's workers, which they never take).
+WEBHOOK_SENDERS = env_int("WEBHOOK_SENDERS", 8)
+if WEBHOOK_SENDERS < 1:
+    raise ImproperlyConfigured("WEBHOOK_SENDERS must be 1 or more")
+# Attempts in flight at once to one endpoint: a slow receiver holds at most this many senders.
 WEBHOOK_ENDPOINT_CONCURRENCY = env_int("WEBHOOK_ENDPOINT_CONCURRENCY", 2)
 # An endpoint whose every attempt has failed for this long is disabled (3 days).
 WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 86400)

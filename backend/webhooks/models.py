@@ -33,9 +33,10 @@ class Event(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(type__in=EVENT_TYPES), name="event_type_known")]
+        # Few indexes: every payout writes an event under the merchant lock. ?type= filters
+        # walk the merchant's newest events.
         indexes = [
             models.Index(fields=["merchant", "-id"], name="event_merchant_recent"),
-            models.Index(fields=["merchant", "type", "-id"], name="event_merchant_type_recent"),
             # The dispatcher's work list stays small however many events there are.
             models.Index(fields=["id"], name="event_undispatched", condition=Q(dispatched=False)),
         ]
@@ -97,8 +98,12 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="pending")),
-            models.Index(fields=["endpoint", "lease_until"], name="delivery_endpoint_lease"),
+            # Each endpoint's due deliveries, oldest first (the senders' claimable list).
+            models.Index(
+                fields=["endpoint", "next_attempt_at"], name="delivery_endpoint_due", condition=Q(status="pending")
+            ),
+            # The attempts out now, per endpoint (a lease is cleared when its attempt is recorded).
+            models.Index(fields=["endpoint"], name="delivery_leased", condition=Q(lease_until__isnull=False)),
         ]
 
 

@@ -8,18 +8,25 @@ The path of an event (at least once; receivers dedupe on ``webhook-id``):
    enabled endpoint that wants the event type and marks the event
    dispatched, in one short transaction (rows taken with SKIP LOCKED, so any
    number of dispatchers can run);
-3. ``delivery_attempt`` claims a due delivery with a lease in a short
-   transaction, then sends it with no transaction open and no lock held,
-   then records the outcome: delivered, or the next try after the retry
-   schedule (with jitter), or failed after the last. A worker that dies
-   mid-attempt loses only its lease: the sweep finds the delivery again.
+3. a sender (``deliveries_send``) picks the next claimable deliveries
+   straight from the table, and ``delivery_attempt`` claims it with a lease
+   in a short transaction, sends it with no transaction open and no lock
+   held, then records the outcome: delivered, or the next try after the
+   retry schedule (with jitter), or failed after the last. A sender that dies
+   mid-attempt loses only its lease: once it runs out, the delivery is
+   claimable again.
+
+The table is the queue: deliveries never wait in Redis, so they cannot be
+lost with it, and they never queue in front of (or behind) payout tasks. The
+senders are threads of their own in each consumer (``webhooks.tasks``).
 
 A slow or dead receiver cannot hold up anyone else's deliveries: an attempt
 lasts at most ``WEBHOOK_TIMEOUT_SECONDS``, and at most
 ``WEBHOOK_ENDPOINT_CONCURRENCY`` attempts to one endpoint are out at once (the
 claim counts the endpoint's live leases under a short lock on the endpoint's
-row), so one endpoint holds at most that many worker threads; its other due
-deliveries wait their turn while other endpoints' go ahead.
+row), so one endpoint holds at most that many senders; the claimable list
+offers one delivery per endpoint under its bound, so a backlog at one endpoint
+never hides another's.
 
 Times that decide anything come from the database's clock; ``now`` is
 injectable for tests.
@@ -237,6 +244,13 @@ def _claim(delivery_id: int, now: datetime | None) -> Claimed | datetime | None:
             # it is held for this short transaction only, never while sending.
             endpoint = Endpoint.objects.select_for_update(no_key=True).get(pk=endpoint_id)
             if endpoint.status != Endpoint.Status.ENABLED or endpoint.deleted_at is not None:
+                # Not sent to a disabled endpoint: failed, so nothing keeps waiting for it (redeliver
+                # once it is enabled again).
+                cursor.execute(
+                    "UPDATE webhooks_delivery SET status = 'failed', next_attempt_at = NULL, lease_until = NULL,"
+                    " updated_at = %s WHERE id = %s AND status = 'pending'",
+                    [now, delivery_id],
+                )
                 return None
             cursor.execute(
                 "SELECT count(*) FROM webhooks_delivery WHERE endpoint_id = %s AND lease_until > %s",
@@ -244,7 +258,7 @@ def _claim(delivery_id: int, now: datetime | None) -> Claimed | datetime | None:
             )
             (busy,) = cursor.fetchone()
             if busy >= settings.WEBHOOK_ENDPOINT_CONCURRENCY:
-                return now  # the attempt that finishes first passes the turn on (``endpoint_next_due``)
+                return now
             cursor.execute(
                 "UPDATE webhooks_delivery SET attempts = attempts + 1, tries = tries + 1,"
                 " lease_until = %s, updated_at = %s"
@@ -401,26 +415,45 @@ def event_redeliver(*, merchant_id: int, event_public_id: str, endpoint_id: int 
     return ids
 
 
-def deliveries_due(*, grace_seconds: int = 10, limit: int = 1000, now: datetime | None = None) -> list[int]:
-    """Pending deliveries overdue by ``grace_seconds`` whose lease (if any) ran out: their task was lost."""
+# Up to ``bound`` due, unleased deliveries of each enabled endpoint that is under its bound of
+# WEBHOOK_ENDPOINT_CONCURRENCY leases, oldest first: a backlog at one endpoint never hides another
+# endpoint's work. Each endpoint's are an index range scan (delivery_endpoint_due) with a LIMIT.
+_CLAIMABLE = """
+SELECT d.id
+  FROM webhooks_endpoint AS ep
+ CROSS JOIN LATERAL (
+       SELECT id, next_attempt_at FROM webhooks_delivery
+        WHERE endpoint_id = ep.id AND status = 'pending' AND next_attempt_at <= now()
+          AND (lease_until IS NULL OR lease_until <= now())
+        ORDER BY next_attempt_at LIMIT %(bound)s) AS d
+ WHERE ep.status = 'enabled' AND ep.deleted_at IS NULL
+   AND (SELECT count(*) FROM webhooks_delivery AS l
+         WHERE l.endpoint_id = ep.id AND l.lease_until > now()) < %(bound)s
+ ORDER BY d.next_attempt_at
+ LIMIT %(limit)s
+"""
+
+
+def deliveries_claimable(*, limit: int = 100) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM webhooks_delivery WHERE status = 'pending'"
-            " AND next_attempt_at <= coalesce(%s::timestamptz, now()) - make_interval(secs => %s)"
-            " AND (lease_until IS NULL OR lease_until <= coalesce(%s::timestamptz, now()))"
-            " ORDER BY next_attempt_at LIMIT %s",
-            [now, grace_seconds, now, limit],
-        )
+        cursor.execute(_CLAIMABLE, {"bound": settings.WEBHOOK_ENDPOINT_CONCURRENCY, "limit": limit})
         return [row[0] for row in cursor.fetchall()]
 
 
-def endpoint_next_due(*, endpoint_id: int, limit: int = 1) -> list[int]:
-    """The endpoint's due, unclaimed deliveries, oldest first: the turn an attempt passes on when it ends."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM webhooks_delivery WHERE endpoint_id = %s AND status = 'pending'"
-            " AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until <= now())"
-            " ORDER BY next_attempt_at, id LIMIT %s",
-            [endpoint_id, limit],
-        )
-        return [row[0] for row in cursor.fetchall()]
+def deliveries_send(*, limit: int = 100) -> int:
+    """Claim and send the claimable deliveries (any endpoint's), one after another. Returns how many were sent.
+
+    Senders in every consumer call this at once: each goes through the list
+    from a random offset, and skips a delivery another sender took or whose
+    endpoint is at its bound by now.
+    """
+    candidates = deliveries_claimable(limit=limit)
+    if not candidates:
+        return 0
+    start = random.randrange(len(candidates))  # spread concurrent senders over the list
+    sent = 0
+    for delivery_id in candidates[start:] + candidates[:start]:
+        result = delivery_attempt(delivery_id=delivery_id)
+        if result.status not in ("skipped", "busy"):
+            sent += 1
+    return sent

@@ -1,11 +1,18 @@
-"""Huey tasks and the dispatcher thread: thin adapters around ``webhooks.services``.
+"""The webhook threads of each consumer: one dispatcher and a few senders.
 
-Each consumer runs one dispatcher thread beside its workers. Every
-``DISPATCH_EVERY_SECONDS`` it fans committed events out to their endpoints
-and queues their first attempts; every ``SWEEP_EVERY_SECONDS`` it also queues
-the pending deliveries whose task was lost (Redis down, a worker killed
-mid-attempt). Several consumers dispatch at once safely (SKIP LOCKED), and an
-attempt is fenced by its lease, so a delivery queued twice is sent once.
+They run beside Huey's workers, not as Huey tasks: webhook traffic (one
+attempt per event and endpoint, retried for a day) must never queue in front
+of payout tasks, nor take their worker threads, nor depend on Redis. The
+events table is the outbox and the deliveries table is the queue:
+
+* the dispatcher fans committed events out to their endpoints every
+  ``DISPATCH_EVERY_SECONDS`` (SKIP LOCKED: every consumer runs one safely)
+  and wakes the senders;
+* each of ``WEBHOOK_SENDERS`` senders claims the next due delivery with a
+  lease (``services.deliveries_send``), sends it and records it; when
+  nothing is due it sleeps until woken or ``IDLE_SECONDS`` pass. A retry
+  comes due by its time; a sender killed mid-attempt leaves a lease that runs
+  out, and then any sender takes the delivery again. Nothing needs a sweep.
 """
 
 from __future__ import annotations
@@ -14,60 +21,35 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import close_old_connections
-from huey.contrib.djhuey import HUEY, db_task
+from huey.contrib.djhuey import HUEY
 
 from webhooks import services
 
 logger = logging.getLogger(__name__)
 
 DISPATCH_EVERY_SECONDS = 0.2
-SWEEP_EVERY_SECONDS = 5.0
+IDLE_SECONDS = 0.5
+_work = threading.Event()
 
 
-@db_task()
-def webhook_deliver_task(delivery_id: int) -> None:
-    result = services.delivery_attempt(delivery_id=delivery_id)
-    if result.status == "pending" and result.next_attempt_at is not None:
-        webhook_deliver_task.schedule((delivery_id,), eta=result.next_attempt_at)
-    if result.endpoint_id is not None:
-        # This attempt's slot is free: the endpoint's next waiting delivery takes it. (A delivery
-        # that found its endpoint busy ended there; it waits for this turn, or for the sweep.)
-        enqueue(services.endpoint_next_due(endpoint_id=result.endpoint_id))
-
-
-def enqueue(delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
-        webhook_deliver_task(delivery_id)
-
-
-def dispatch_round(*, sweep: bool) -> int:
-    """Fan out new events and queue their deliveries (and, if ``sweep``, lost ones). Returns deliveries queued."""
-    queued = 0
+def dispatch_round() -> int:
+    """Fan out every committed, undispatched event. Returns how many deliveries it made."""
+    made = 0
     while True:
         events, deliveries = services.webhooks_dispatch()
-        enqueue(deliveries)
-        queued += len(deliveries)
+        made += len(deliveries)
         if events < services.DISPATCH_BATCH:
-            break
-    if sweep:
-        lost = services.deliveries_due()
-        enqueue(lost)
-        if lost:
-            logger.info("webhook sweep re-enqueued %d deliveries", len(lost))
-        queued += len(lost)
-    return queued
+            return made
 
 
 def _dispatch_forever() -> None:
-    last_sweep = 0.0
     while True:
         try:
-            sweep = time.monotonic() - last_sweep >= SWEEP_EVERY_SECONDS
-            dispatch_round(sweep=sweep)
-            if sweep:
-                last_sweep = time.monotonic()
-        except Exception:  # the database or Redis away: try again next round; nothing is lost
+            if dispatch_round():
+                _work.set()
+        except Exception:  # the database away: try again; the events wait in their table
             logger.exception("webhook dispatch failed; trying again")
             time.sleep(1)
         finally:
@@ -75,15 +57,35 @@ def _dispatch_forever() -> None:
         time.sleep(DISPATCH_EVERY_SECONDS)
 
 
-_dispatcher_lock = threading.Lock()
-_dispatcher: threading.Thread | None = None
+def _send_forever() -> None:
+    while True:
+        try:
+            while services.deliveries_send() > 0:
+                pass
+        except Exception:
+            logger.exception("webhook sender failed; trying again")
+            time.sleep(1)
+        finally:
+            close_old_connections()
+        if _work.wait(IDLE_SECONDS):
+            _work.clear()
+
+
+_threads_lock = threading.Lock()
+_threads: list[threading.Thread] = []
 
 
 @HUEY.on_startup()
-def _start_dispatcher() -> None:
-    """One dispatcher thread per consumer process (Huey calls this in every worker thread)."""
-    global _dispatcher
-    with _dispatcher_lock:
-        if _dispatcher is None or not _dispatcher.is_alive():
-            _dispatcher = threading.Thread(target=_dispatch_forever, name="webhook-dispatcher", daemon=True)
-            _dispatcher.start()
+def _start_webhook_threads() -> None:
+    """One dispatcher and WEBHOOK_SENDERS senders per consumer process (Huey calls this in every worker)."""
+    with _threads_lock:
+        if any(t.is_alive() for t in _threads):
+            return
+        _threads.clear()
+        _threads.append(threading.Thread(target=_dispatch_forever, name="webhook-dispatcher", daemon=True))
+        _threads.extend(
+            threading.Thread(target=_send_forever, name=f"webhook-sender-{n}", daemon=True)
+            for n in range(settings.WEBHOOK_SENDERS)
+        )
+        for thread in _threads:
+            thread.start()

@@ -246,36 +246,21 @@ def test_a_slow_receiver_does_not_delay_another_endpoints_deliveries(make_mercha
     fast = receiver()
     services.endpoint_create(merchant_id=slow_merchant.id, url=slow.url)
     services.endpoint_create(merchant_id=fast_merchant.id, url=fast.url)
-    for n in range(3):
+    for n in range(3):  # the slow endpoint's events first: the oldest due
         merchants.merchant_credit(merchant_id=slow_merchant.id, amount_paise=100 + n, description="slow")
     for n in range(3):
         merchants.merchant_credit(merchant_id=fast_merchant.id, amount_paise=100 + n, description="fast")
     services.webhooks_dispatch()
-    # The worker's queue, in the order the deliveries were made: the slow endpoint's first.
-    queue = list(Delivery.objects.order_by("event_id").values_list("id", flat=True))
-    lock = threading.Lock()
-    results = []
 
-    def worker():
+    def sender():  # as webhooks.tasks runs them: until nothing is claimable
         try:
-            work()
+            while services.deliveries_send() > 0:
+                pass
         finally:
             connection.close()  # this thread's own connection
 
-    def work():
-        while True:
-            with lock:
-                if not queue:
-                    return
-                delivery_id = queue.pop(0)
-            result = services.delivery_attempt(delivery_id=delivery_id)
-            with lock:
-                results.append(result)
-                if result.endpoint_id is not None:  # the turn passes on, as webhook_deliver_task does
-                    queue.extend(services.endpoint_next_due(endpoint_id=result.endpoint_id))
-
     started = time.time()
-    threads = [threading.Thread(target=worker) for _ in range(3)]
+    threads = [threading.Thread(target=sender) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
@@ -285,6 +270,25 @@ def test_a_slow_receiver_does_not_delay_another_endpoints_deliveries(make_mercha
     assert max(got.at for got in fast.received) - started < 1.0  # not behind the slow one's 1.5 s answers
     assert len(slow.received) == 3 and slow.max_in_flight == 1
     assert Delivery.objects.filter(status="delivered").count() == 6
+
+
+def test_the_claimable_list_offers_one_delivery_per_endpoint_under_its_bound(make_merchant, settings):
+    settings.WEBHOOK_ENDPOINT_CONCURRENCY = 1
+    busy, idle = make_merchant(), make_merchant()
+    busy_endpoint = services.endpoint_create(merchant_id=busy.id, url="http://127.0.0.1:9/").endpoint
+    services.endpoint_create(merchant_id=idle.id, url="http://127.0.0.1:9/")
+    for merchant in (busy, busy, busy, idle, idle):
+        merchants.merchant_credit(merchant_id=merchant.id, amount_paise=100, description="x")
+    services.webhooks_dispatch()
+    oldest = {m.id: Delivery.objects.filter(merchant_id=m.id).order_by("id").first().pk for m in (busy, idle)}
+
+    before = services.deliveries_claimable()
+    Delivery.objects.filter(pk=oldest[busy.id]).update(lease_until=services.db_now() + timedelta(seconds=30))
+    after = services.deliveries_claimable()
+
+    assert sorted(before) == sorted(oldest.values())  # up to the bound (1) of each endpoint
+    assert after == [oldest[idle.id]]  # the busy endpoint's backlog does not hide the idle one's
+    assert Delivery.objects.filter(endpoint=busy_endpoint).count() == 3
 
 
 def test_an_endpoint_failing_every_delivery_for_3_days_is_disabled(make_merchant, receiver):
@@ -343,3 +347,19 @@ def test_an_endpoint_made_after_an_event_does_not_get_it_and_one_for_other_types
 
     assert r.received == []
     assert Event.objects.filter(dispatched=True).count() == 2
+
+
+def test_a_delivery_to_an_endpoint_disabled_meanwhile_is_failed_not_sent(make_merchant, receiver):
+    merchant = make_merchant()
+    r = receiver()
+    endpoint = services.endpoint_create(merchant_id=merchant.id, url=r.url).endpoint
+    merchants.merchant_credit(merchant_id=merchant.id, amount_paise=100, description="x")
+    services.webhooks_dispatch()
+    services.endpoint_update(merchant_id=merchant.id, endpoint_id=endpoint.pk, changes={"status": "disabled"})
+
+    (result,) = deliver_due()
+
+    assert result.status == "skipped"
+    assert r.received == []
+    assert Delivery.objects.get().status == "failed"
+    assert services.deliveries_claimable() == []
