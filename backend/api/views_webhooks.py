@@ -151,9 +151,14 @@ def _moment(request, name: str) -> datetime | None:
             moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
         except ValueError:
             moment = None
+    if moment is not None:
+        try:  # in UTC: PostgreSQL refuses offsets beyond 15 hours, which ISO 8601 allows
+            moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        except OverflowError:
+            moment = None
     if moment is None:
         raise InvalidEventFilter(f"{name} must be an ISO 8601 date and time.", field=name)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
 
 
 # What any operation with a JSON body may answer before the view runs, or for a body that is no object.

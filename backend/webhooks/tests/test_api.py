@@ -149,6 +149,8 @@ def test_events_newest_first_filtered_and_one_by_id(make_merchant):
     before = client.get("/api/v1/events", {"created_lt": created[0]["created_at"]}).json()["results"]
     bad = client.get("/api/v1/events", {"created_gte": "yesterday"})
     bad_type = client.get("/api/v1/events", {"type": "payout.sent"})
+    far_offset = client.get("/api/v1/events", {"created_gte": "2999-01-01T00:00:00-23:27"})
+    year_one = client.get("/api/v1/events", {"created_lt": "0001-01-01T00:00:00+01:00"})
 
     assert [e["type"] for e in everything] == ["payout.created", "payment.credited"]
     assert [e["type"] for e in created] == ["payout.created"]
@@ -157,6 +159,8 @@ def test_events_newest_first_filtered_and_one_by_id(make_merchant):
     assert [e["type"] for e in before] == ["payment.credited"]
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "created_gte"
     assert bad_type.status_code == 400 and bad_type.json()["error"]["field"] == "type"
+    assert far_offset.status_code == 200 and far_offset.json()["results"] == []
+    assert year_one.status_code == 400 and year_one.json()["error"]["field"] == "created_lt"
 
 
 def test_payout_created_carries_the_201_body_and_a_refused_payout_has_no_event(make_merchant):
