@@ -20,7 +20,11 @@ sum, and available + held + completed = the credits; against the bank's
 books, no failed payout paid ("paid and refunded = 0") and no completed one
 unpaid; no 5xx from a live
 server (connection errors while a process is killed are counted apart and
-retried with the same key, as a client would). Prints one summary and exits
+retried with the same key, as a client would); and every event (payment
+credits and each payout's transitions) reached the merchants' webhook
+endpoint, a flaky receiver in this process (slow answers, 500s, and down for
+a stretch mid-load), with a valid signature: "lost = 0" for events too,
+duplicates sharing their webhook-id. Prints one summary and exits
 non-zero on any failure. Bounded: the whole run stops itself within
 CHAOS_DEADLINE seconds (default 270), cleanup included within five minutes.
 
@@ -48,10 +52,12 @@ import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
+from standardwebhooks.webhooks import Webhook
 
 import stack
 
@@ -76,6 +82,20 @@ SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**31))
 
 # Five merchants with plenty, one that runs dry within seconds: both paths under load.
 CREDITS = [500_000_000] * 5 + [3_000_000]
+
+# The webhook receiver: this share of answers is slow, this share is a 500, and it is down
+# (port closed) for a stretch mid-load. Retries come quickly so the drain stays short.
+WEBHOOK_SLOW, WEBHOOK_ERRORS, WEBHOOK_DOWN_SECONDS = 0.03, 0.15, 8
+WEBHOOK_SETTINGS = {
+    "WEBHOOKS_ALLOW_HTTP": "true",
+    "WEBHOOKS_ALLOW_PRIVATE": "true",
+    "WEBHOOK_RETRY_SCHEDULE": "1,2,4,8,8,8,8,8,8,8,8,8",
+    "WEBHOOK_TIMEOUT_SECONDS": "3",
+    # Six endpoints taking about 30 events a second each: more senders and slots than the defaults.
+    "WEBHOOK_SENDERS": "12",
+    "WEBHOOK_ENDPOINT_CONCURRENCY": "4",
+}
+WEBHOOK_DRAIN_SECONDS = 90
 
 started = time.monotonic()
 
@@ -359,6 +379,118 @@ def faults(target: Stack, tally: Tally, stop: threading.Event, rng: random.Rando
                     tally.worker_kills.append(killed_at)
 
 
+# --- the flaky webhook receiver ---------------------------------------------------------------
+
+
+class FlakyReceiver:
+    """Receives the merchants' webhooks: verifies each, records its webhook-id, answers badly at times."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.port = stack.free_port()
+        self.rng = rng
+        self.secrets: dict[int, str] = {}  # merchant id -> signing secret
+        self.lock = threading.Lock()
+        self.received: Counter = Counter()  # webhook-id -> times it arrived with a valid signature
+        self.bad_signatures = 0
+        self.answers: Counter = Counter()
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                merchant_id = int(self.path.rsplit("/", 1)[-1])
+                try:
+                    Webhook(receiver.secrets[merchant_id]).verify(body, headers)
+                    valid = True
+                except Exception:
+                    valid = False
+                draw = receiver.rng.random()
+                status = 500 if draw < WEBHOOK_ERRORS else 200
+                if draw > 1 - WEBHOOK_SLOW:
+                    time.sleep(4)  # beyond the sender's 3 s timeout: a failed attempt, maybe received
+                with receiver.lock:
+                    if valid:
+                        receiver.received[headers["webhook-id"]] += 1
+                    else:
+                        receiver.bad_signatures += 1
+                    receiver.answers[status] += 1
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def url(self, merchant_id: int) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/{merchant_id}"
+
+
+def webhook_endpoints_create(env: dict, receiver: FlakyReceiver, merchants: list[Merchant]) -> None:
+    """One endpoint per merchant, for every event type (made through the service: the API needs a session)."""
+    code = (
+        "import json; from webhooks.services import endpoint_create; "
+        "print(json.dumps({m: endpoint_create(merchant_id=m, url=u).secret for m, u in {"
+        + ", ".join(f"{m.id}: {receiver.url(m.id)!r}" for m in merchants)
+        + "}.items()}))"
+    )
+    result = stack.manage(env, "shell", "-c", code)
+    if result.returncode != 0:
+        raise RuntimeError(f"creating the webhook endpoints failed: {result.stderr[-500:]}")
+    receiver.secrets = {int(k): v for k, v in json.loads(result.stdout.strip().splitlines()[-1]).items()}
+
+
+def receiver_outage(receiver: FlakyReceiver, stop: threading.Event) -> None:
+    """Take the receiver down (port closed) for a stretch in the middle of the load."""
+    if stop.wait(LOAD_SECONDS * 0.6):
+        return
+    receiver.stop()
+    log(f"fault: webhook receiver down for {WEBHOOK_DOWN_SECONDS}s")
+    stop.wait(WEBHOOK_DOWN_SECONDS)
+    receiver.start()
+    log("fault: webhook receiver back")
+
+
+def wait_for_webhooks(env: dict, receiver: FlakyReceiver) -> dict:
+    """Until every event in the database arrived signed (bounded); returns expected, delivered, lost, duplicates."""
+    deadline = time.monotonic() + min(WEBHOOK_DRAIN_SECONDS, max(5.0, remaining() - 30))
+    expected: set[str] = set()
+    while True:
+        with contextlib.closing(psycopg2.connect(env["DATABASE_URL"])) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT public_id FROM webhooks_event")
+            expected = {row[0] for row in cursor.fetchall()}
+            cursor.execute("SELECT status, count(*) FROM webhooks_delivery GROUP BY status")
+            deliveries = dict(cursor.fetchall())
+        with receiver.lock:
+            got = set(receiver.received)
+            duplicates = sum(receiver.received.values()) - len(got)
+        lost = expected - got
+        if not lost or time.monotonic() > deadline:
+            return {
+                "events_expected": len(expected),
+                "events_delivered": len(expected & got),
+                "events_lost": len(lost),
+                "webhook_duplicates": duplicates,
+                "webhook_bad_signatures": receiver.bad_signatures,
+                "webhook_answers": Counter(receiver.answers),
+                "webhook_deliveries": deliveries,
+            }
+        time.sleep(1)
+
+
 # --- setup ---------------------------------------------------------------------------------
 
 
@@ -570,6 +702,7 @@ def main() -> int:
             "READ_RATE_LIMIT": "off",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            **WEBHOOK_SETTINGS,
         }
         target.env.pop("BANK_SIMULATOR_SEED", None)
         stack.migrate(target.env)
@@ -577,6 +710,9 @@ def main() -> int:
         target.env.update(stack.app_role(target.env))
         target.start_redis()
         merchants = create_merchants(target.env)
+        receiver = FlakyReceiver(random.Random(SEED + 7))
+        receiver.start()
+        webhook_endpoints_create(target.env, receiver, merchants)
         target.start_gunicorn()
         for index in range(CONSUMERS):
             target.start_consumer(index)
@@ -596,6 +732,7 @@ def main() -> int:
         threads.append(
             threading.Thread(target=faults, args=(target, tally, stop, random.Random(SEED - 1)), daemon=True)
         )
+        threads.append(threading.Thread(target=receiver_outage, args=(receiver, stop), daemon=True))
         load_began = time.monotonic()
         for thread in threads:
             thread.start()
@@ -620,6 +757,14 @@ def main() -> int:
         log(f"drain: {'all final' if in_flight == 0 else f'{in_flight} in flight'} after {drained:.1f}s; auditing")
         audit_failures, facts = audit(target.api_port, target.env, merchants, tally)
         failures += audit_failures
+        if receiver.server is None:
+            receiver.start()
+        log("waiting for every event to reach the webhook receiver")
+        facts.update(wait_for_webhooks(target.env, receiver))
+        if facts["events_lost"]:
+            failures.append(f"{facts['events_lost']} of {facts['events_expected']} events never reached the receiver")
+        if facts["webhook_bad_signatures"]:
+            failures.append(f"{facts['webhook_bad_signatures']} webhooks with a signature that did not verify")
         print_summary(tally, facts, load_seconds, drained, failures)
     except BaseException as error:  # a setup failure or the deadline: still clean up and say why
         failures.append(f"{type(error).__name__}: {error}")
@@ -668,6 +813,11 @@ def print_summary(tally: Tally, facts: dict, load_seconds: float, drained: float
         f"bank agrees           {facts.get('cancelled', '?')} cancelled at the bank after silence;"
         f" completed but unpaid {facts.get('completed_unpaid', '?')}",
         f"check_ledger          {'ok' if facts.get('check_ledger') == 0 else 'FAILED'}",
+        f"webhooks              events expected {facts.get('events_expected', '?')},"
+        f" delivered {facts.get('events_delivered', '?')}, lost = {facts.get('events_lost', '?')};"
+        f" {facts.get('webhook_duplicates', '?')} duplicates (same webhook-id);"
+        f" receiver answered {listing(facts.get('webhook_answers', Counter()))};"
+        f" deliveries {listing(Counter(facts.get('webhook_deliveries', {})))}",
         f"lost = {facts.get('lost', '?')}",
         f"paid and refunded = {facts.get('paid_and_refunded', '?')}",
     ]

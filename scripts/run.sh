@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 export DEBUG="${DEBUG:-true}"
 export DEMO_MODE="${DEMO_MODE:-true}"
+# Webhook receivers on this machine (http://localhost:…) are allowed while developing.
+export WEBHOOKS_ALLOW_HTTP="${WEBHOOKS_ALLOW_HTTP:-true}" WEBHOOKS_ALLOW_PRIVATE="${WEBHOOKS_ALLOW_PRIVATE:-true}"
 export API_PORT="${API_PORT:-8000}" WEB_PORT="${WEB_PORT:-5173}"
 PY=.venv/bin/python
 

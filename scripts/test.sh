@@ -31,7 +31,7 @@ run_backend() {
   echo "== import layers (import-linter)"
   (cd backend && ../.venv/bin/lint-imports ../pyproject.toml)
   echo "== mypy"
-  (cd backend && ../.venv/bin/mypy --config-file ../pyproject.toml api bank common config ledger merchants ops payouts)
+  (cd backend && ../.venv/bin/mypy --config-file ../pyproject.toml api bank common config ledger merchants ops payouts webhooks)
   echo "== migrations are up to date"
   (cd backend && ../$PY manage.py makemigrations --check --dry-run)
   echo "== pytest"

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import docs, views, views_exports
+from api import docs, views, views_exports, views_webhooks
 
 _routes = [
     ("health", views.HealthView, "health"),
@@ -18,6 +18,13 @@ _routes = [
     ("metrics", views.MetricsView, "metrics"),
     ("payouts/export.csv", views_exports.PayoutsExportView, "payouts-export"),
     ("ledger/export.csv", views_exports.LedgerExportView, "ledger-export"),
+    ("events", views_webhooks.EventsView, "events"),
+    ("events/<str:event_id>", views_webhooks.EventDetailView, "event"),
+    ("events/<str:event_id>/redeliver", views_webhooks.EventRedeliverView, "event-redeliver"),
+    ("webhook-endpoints", views_webhooks.EndpointsView, "webhook-endpoints"),
+    ("webhook-endpoints/<int:endpoint_id>", views_webhooks.EndpointDetailView, "webhook-endpoint"),
+    ("webhook-endpoints/<int:endpoint_id>/rotate-secret", views_webhooks.EndpointRotateSecretView, "webhook-rotate"),
+    ("webhook-endpoints/<int:endpoint_id>/deliveries", views_webhooks.EndpointDeliveriesView, "webhook-deliveries"),
 ]
 
 # Each path also answers with a trailing slash; the schema lists the plain one

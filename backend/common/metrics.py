@@ -56,10 +56,10 @@ BANK_REQUESTS = Counter(
 BANK_REQUEST_SECONDS = Histogram(
     "bank_request_seconds", "Time a request to the bank took, by kind.", ["request"], buckets=_LATENCY_BUCKETS
 )
-WEBHOOK_DELIVERIES = Counter("webhook_deliveries", "Webhook delivery attempts by result (no webhooks yet).", ["result"])
+WEBHOOK_DELIVERIES = Counter("webhook_deliveries", "Webhook delivery attempts by result.", ["result"])
 WEBHOOK_DELIVERY_LAG_SECONDS = Histogram(
     "webhook_delivery_lag_seconds",
-    "Time from an event to its delivery (no webhooks yet).",
+    "Time from an event to its successful delivery.",
     buckets=(0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0),
 )
 # Set by the periodic audit in a worker. "mostrecent": the value of the latest

@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "merchants",
     "bank",
     "payouts",
+    "webhooks",
     "ops",
     "api",
 ]
@@ -285,6 +286,8 @@ SPECTACULAR_SETTINGS = {
         "DependencyState": ["ok", "unavailable"],
         "WorkerState": ["ok", "stale"],
         "Ok": ["ok"],
+        "WebhookEndpointStatus": ["enabled", "disabled"],
+        "EventType": ["payout.created", "payout.processing", "payout.completed", "payout.failed", "payment.credited"],
     },
 }
 
@@ -305,6 +308,29 @@ if BANK_SIMULATOR_ACCEPT_DELAY_SECONDS < 0 or not 0 < BANK_REQUEST_TIMEOUT_SECON
     )
 # How overdue a payout's next step must be before the sweep re-enqueues it.
 PAYOUT_SWEEP_GRACE_SECONDS = env_int("PAYOUT_SWEEP_GRACE_SECONDS", 20)
+
+# --- webhooks (CONTRACT §8) ---
+# Endpoint URLs must be https and resolve to public addresses, unless these say otherwise
+# (both true under `make run` and in the tests, for receivers on localhost).
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+# Seconds between a failed attempt and the next (each with +-20% jitter); after the last, the delivery
+# has failed. The default spans about 30 hours, the first retry within 10 seconds.
+_schedule = env_list("WEBHOOK_RETRY_SCHEDULE", ["5", "20", "80", "320", "1280", "5120", "20480", "81920"])
+WEBHOOK_RETRY_SCHEDULE = [int(part) for part in _schedule if part.isascii() and part.isdigit()]
+if not WEBHOOK_RETRY_SCHEDULE or len(WEBHOOK_RETRY_SCHEDULE) != len(_schedule):
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE must be one or more whole seconds, comma separated")
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+if not 0 < WEBHOOK_TIMEOUT_SECONDS <= 10:
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be more than 0 and at most 10")
+# Threads in each consumer that send webhooks (beside Huey's workers, which they never take).
+WEBHOOK_SENDERS = env_int("WEBHOOK_SENDERS", 8)
+if WEBHOOK_SENDERS < 1:
+    raise ImproperlyConfigured("WEBHOOK_SENDERS must be 1 or more")
+# Attempts in flight at once to one endpoint: a slow receiver holds at most this many senders.
+WEBHOOK_ENDPOINT_CONCURRENCY = env_int("WEBHOOK_ENDPOINT_CONCURRENCY", 2)
+# An endpoint whose every attempt has failed for this long is disabled (3 days).
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 86400)
 
 # Rate limits (api.throttling): N/s, N/m, N/h, N/<k>s or off.
 # Bearer token for GET /api/v1/metrics; unset, the endpoint answers 404.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +19,7 @@ from ledger.postings import MAX_AMOUNT_PAISE, ledger_payment_credit
 from merchants.keys import api_key_hash
 from merchants.locks import merchant_lock
 from merchants.models import ApiKey, BankAccount, Merchant
+from webhooks.outbox import event_record
 
 
 @dataclass(frozen=True)
@@ -72,4 +73,17 @@ def merchant_credit(*, merchant_id: int, amount_paise: int, description: str, no
         entry = ledger_payment_credit(
             merchant_id=merchant_id, amount_paise=amount_paise, description=description, now=now
         )
+        event_record(merchant_id=merchant_id, type="payment.credited", data=_ledger_entry_data(entry), now=now)
     return entry.id
+
+
+def _ledger_entry_data(entry) -> dict:
+    """The ledger entry as GET /ledger shows it (``payouts.representations.LEDGER_ENTRY``; a test holds them equal)."""
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "amount_paise": entry.amount_paise,
+        "description": entry.description,
+        "payout_id": entry.payout_id,
+        "created_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }

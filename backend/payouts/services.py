@@ -53,6 +53,7 @@ from payouts.idempotency import StoredResponse, idempotency_remember, idempotenc
 from payouts.models import Payout, ReconciliationIncident
 from payouts.reconciliation import incident_record
 from payouts.representations import notes_text, payout_as_dict, render, rupees
+from webhooks.outbox import event_id_new, event_record, payout_created_event_sql
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ def payout_create(
             reference_id=reference_id,
             narration=narration,
             notes=notes or {},
+            event_id=event_id_new(),
             now=now,
         )
     except IntegrityError as error:
@@ -172,6 +174,7 @@ def _payout_create(
     reference_id: str | None,
     narration: str | None,
     notes: dict[str, str],
+    event_id: str,
     now: datetime | None,
 ) -> StoredResponse:
     with transaction.atomic(durable=True):
@@ -210,12 +213,13 @@ def _payout_create(
             updated_at=now,
         )
         response = StoredResponse(status=201, body=render(payout_as_dict(payout)), payout_id=payout.id)
-        _payout_write(payout, key=idempotency_key, fingerprint=fingerprint, response=response)
+        _payout_write(payout, key=idempotency_key, fingerprint=fingerprint, response=response, event_id=event_id)
     return response
 
 
-# The new payout, its debit, its first event and the idempotency record, in one
-# statement. The triggers add the amount to held_paise and subtract it from
+# The new payout, its debit, its first event, its payout.created event (the
+# webhooks outbox, with the 201's body as its data) and the idempotency record,
+# in one statement. The triggers add the amount to held_paise and subtract it from
 # available_paise (refusing it if that would go below zero) at the end of the
 # statement; the deferred ones check the payout's postings at commit.
 _PAYOUT_WRITE = f"""
@@ -229,7 +233,7 @@ WITH payout AS (
 ), {ledger_payout_hold(payout="payout")}, event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
     SELECT %(merchant_id)s, id, NULL, 'pending', 0, 'payout requested; funds held', %(now)s FROM payout
-)
+), {payout_created_event_sql(payout="payout")}
 INSERT INTO payouts_idempotencyrecord (merchant_id, key, fingerprint, response_status, response_body,
                                        payout_id, created_at, expires_at)
 SELECT %(merchant_id)s, %(key)s, %(fingerprint)s, %(status)s, %(body)s, id, %(now)s, %(expires_at)s FROM payout
@@ -240,7 +244,7 @@ SELECT %(merchant_id)s, %(key)s, %(fingerprint)s, %(status)s, %(body)s, id, %(no
 """
 
 
-def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: StoredResponse) -> None:
+def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: StoredResponse, event_id: str) -> None:
     """Caller holds the merchant lock and has checked the available balance."""
     assert connection.in_atomic_block
     with connection.cursor() as cursor:
@@ -261,6 +265,7 @@ def _payout_write(payout: Payout, *, key: UUID, fingerprint: str, response: Stor
                 "status": response.status,
                 "body": response.body,
                 "expires_at": payout.created_at + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS),
+                "event_id": event_id,
             },
         )
 
@@ -356,15 +361,18 @@ def payout_start_attempt(*, payout_id: int, now: datetime | None = None) -> Atte
     due yet). ``now`` defaults to the database's clock.
     """
     assert not connection.in_atomic_block, "payout_start_attempt is its own transaction"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _START_ATTEMPT,
-            {"id": payout_id, "now": now, "timeout": settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS},
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    merchant_id, amount_paise, reference, number, deadline, ifsc, account_number = row
+    with transaction.atomic(durable=True):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _START_ATTEMPT,
+                {"id": payout_id, "now": now, "timeout": settings.PAYOUT_PROCESSING_TIMEOUT_SECONDS},
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        merchant_id, amount_paise, reference, number, deadline, ifsc, account_number = row
+        if number == 1:  # pending -> processing; a retry is no new status
+            _status_event(payout_id, "payout.processing")
     return Attempt(
         payout_id=payout_id,
         merchant_id=merchant_id,
@@ -721,6 +729,7 @@ def _finish(
         (finished,) = cursor.fetchone()
     if finished != 1:
         return False
+    _status_event(payout_id, f"payout.{status}")
     # Counted once the caller's transaction commits; a rollback counts nothing.
     counter = metrics.PAYOUTS_FINISHED.labels(status=status)
     transaction.on_commit(counter.inc)
@@ -735,3 +744,10 @@ def _event(payout: Payout, *, reason: str, now: datetime) -> None:
             " created_at) VALUES (%s, %s, 'processing', 'processing', %s, %s, %s)",
             [payout.merchant_id, payout.id, payout.attempts, reason[:255], now],
         )
+
+
+def _status_event(payout_id: int, type: str) -> None:
+    """The webhooks event of a transition, with the payout as the API shows it now. Inside the transition's
+    transaction (under the merchant lock for completed and failed)."""
+    payout = Payout.objects.get(pk=payout_id)
+    event_record(merchant_id=payout.merchant_id, type=type, data=render(payout_as_dict(payout)), now=payout.updated_at)

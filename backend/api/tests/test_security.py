@@ -78,6 +78,9 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
     assert sorted({r.rstrip("/") for (m, r), status in answered.items() if status == 401}) == [
         "balance",
         "bank-accounts",
+        "events",
+        "events/<str:event_id>",
+        "events/<str:event_id>/redeliver",
         "ledger",
         "ledger/export.csv",
         "me",
@@ -85,8 +88,12 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
         "payouts/<int:payout_id>",
         "payouts/<int:payout_id>/events",
         "payouts/export.csv",
+        "webhook-endpoints",
+        "webhook-endpoints/<int:endpoint_id>",
+        "webhook-endpoints/<int:endpoint_id>/deliveries",
+        "webhook-endpoints/<int:endpoint_id>/rotate-secret",
     ]
-    assert len(PRIVATE) == 20  # 10 operations, each with and without a trailing slash
+    assert len(PRIVATE) == 40  # 20 operations, each with and without a trailing slash
 
 
 def _path(route: str, payout_id: int) -> str:

@@ -69,6 +69,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description An operation for an authenticated merchant.
+         *
+         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
+         *     on errors too (see api.throttling).
+         */
+        get: operations["events_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description An operation for an authenticated merchant.
+         *
+         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
+         *     on errors too (see api.throttling).
+         */
+        get: operations["event_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Send the event again (to one endpoint, or to every enabled endpoint that wants it). A signed-in owner or developer only: a call with an API key gets 403 forbidden. */
+        post: operations["event_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -285,6 +348,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A signed-in owner or developer only: a call with an API key gets 403 forbidden. */
+        get: operations["webhook_endpoints_list"];
+        put?: never;
+        /** @description Add an endpoint; its signing secret is in this response only. A signed-in owner or developer only: a call with an API key gets 403 forbidden. */
+        post: operations["webhook_endpoints_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description An operation for an authenticated merchant.
+         *
+         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
+         *     on errors too (see api.throttling).
+         */
+        get: operations["webhook_endpoint_get"];
+        put?: never;
+        post?: never;
+        /**
+         * @description An operation for an authenticated merchant.
+         *
+         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
+         *     on errors too (see api.throttling).
+         */
+        delete: operations["webhook_endpoint_delete"];
+        options?: never;
+        head?: never;
+        /**
+         * @description An operation for an authenticated merchant.
+         *
+         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
+         *     on errors too (see api.throttling).
+         */
+        patch: operations["webhook_endpoint_update"];
+        trace?: never;
+    };
+    "/api/v1/webhook-endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description An operation for an authenticated merchant.
+         *
+         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
+         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
+         *     on errors too (see api.throttling).
+         */
+        get: operations["webhook_endpoint_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A new signing secret, shown this once; the previous one keeps signing beside it for 24 hours. A signed-in owner or developer only: a call with an API key gets 403 forbidden. */
+        post: operations["webhook_endpoint_rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -305,6 +463,17 @@ export interface components {
          * @enum {string}
          */
         CurrencyEnum: "INR";
+        DeliveryAttempt: {
+            event_id: string;
+            attempt: number;
+            status_code: number | null;
+            error: string | null;
+            /** @description The first 1024 bytes of the receiver's answer. */
+            response_body: string;
+            duration_ms: number;
+            /** Format: date-time */
+            created_at: string;
+        };
         DemoMerchant: {
             id: number;
             name: string;
@@ -316,6 +485,33 @@ export interface components {
          * @enum {string}
          */
         DependencyState: "ok" | "unavailable";
+        Endpoint: {
+            id: number;
+            url: string;
+            enabled_events: components["schemas"]["EventType"][];
+            status: components["schemas"]["WebhookEndpointStatus"];
+            /** @description Why the endpoint is disabled, else null. */
+            disabled_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        EndpointCreateRequest: {
+            url: string;
+            /** @description Default: every type. */
+            enabled_events?: components["schemas"]["EventType"][];
+        };
+        EndpointWithSecret: {
+            id: number;
+            url: string;
+            enabled_events: components["schemas"]["EventType"][];
+            status: components["schemas"]["WebhookEndpointStatus"];
+            /** @description Why the endpoint is disabled, else null. */
+            disabled_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description whsec_…: shown only this once. */
+            secret: string;
+        };
         Error: {
             error: components["schemas"]["ErrorBody"];
         };
@@ -324,6 +520,33 @@ export interface components {
             message: string;
             field: string | null;
         };
+        Event: {
+            /** @description evt_…: receivers dedupe on it (it is the webhook-id header). */
+            id: string;
+            type: components["schemas"]["EventType"];
+            /** Format: date-time */
+            created_at: string;
+            /** @description The payout or ledger entry as the API returned it at that moment. */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        EventPage: {
+            results: components["schemas"]["Event"][];
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+        };
+        /**
+         * @description * `payout.created` - payout.created
+         *     * `payout.processing` - payout.processing
+         *     * `payout.completed` - payout.completed
+         *     * `payout.failed` - payout.failed
+         *     * `payment.credited` - payment.credited
+         * @enum {string}
+         */
+        EventType: "payout.created" | "payout.processing" | "payout.completed" | "payout.failed" | "payment.credited";
         /**
          * @description * `bank_declined` - bank_declined
          *     * `beneficiary_account_closed` - beneficiary_account_closed
@@ -382,6 +605,11 @@ export interface components {
          * @enum {string}
          */
         Ok: "ok";
+        PatchedEndpointUpdateRequest: {
+            url?: string;
+            enabled_events?: components["schemas"]["EventType"][];
+            status?: components["schemas"]["WebhookEndpointStatus"];
+        };
         Payout: {
             id: number;
             /** Format: int64 */
@@ -453,6 +681,26 @@ export interface components {
         Ready: {
             database: components["schemas"]["Ok"];
         };
+        RedeliverReply: {
+            /** @description How many deliveries were queued. */
+            deliveries: number;
+        };
+        RedeliverRequestRequest: {
+            endpoint_id?: number;
+        };
+        WebhookDeliveryAttemptPage: {
+            results: components["schemas"]["DeliveryAttempt"][];
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+        };
+        /**
+         * @description * `enabled` - enabled
+         *     * `disabled` - disabled
+         * @enum {string}
+         */
+        WebhookEndpointStatus: "enabled" | "disabled";
         /**
          * @description * `ok` - ok
          *     * `stale` - stale
@@ -713,6 +961,446 @@ export interface operations {
             };
         };
     };
+    events_list: {
+        parameters: {
+            query?: {
+                /** @description Only events at or after this time (ISO 8601). */
+                created_gte?: string;
+                /** @description Only events before this time (ISO 8601). */
+                created_lt?: string;
+                /** @description Opaque cursor from a page's next or previous URL. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20; more is 100). */
+                limit?: number;
+                /** @description Only events of this type. */
+                type?: "payment.credited" | "payout.completed" | "payout.created" | "payout.failed" | "payout.processing";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_filter`: created_gte must be an ISO 8601 date and time.
+             *     - `invalid_limit`: limit must be a whole number from 1 to 100.
+             *     - `invalid_cursor`: The cursor is not valid; use the next or previous URL of a page.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    event_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id, evt_… */
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    event_redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id, evt_… */
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RedeliverRequestRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedeliverReply"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `malformed_json`: The request body is not valid JSON.
+             *     - `invalid_body`: The request body must be a JSON object.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     health_retrieve: {
         parameters: {
             query?: never;
@@ -882,7 +1570,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `invalid_filter`: created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.
+             *     - `invalid_filter`: created_gte must be an ISO 8601 date and time.
              *     - `invalid_limit`: limit must be a whole number from 1 to 100.
              *     - `invalid_cursor`: The cursor is not valid; use the next or previous URL of a page.
              */
@@ -1008,7 +1696,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `invalid_filter`: created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.
+             *     - `invalid_filter`: created_gte must be an ISO 8601 date and time.
              */
             400: {
                 headers: {
@@ -1224,7 +1912,7 @@ export interface operations {
             /**
              * @description Error codes:
              *     - `invalid_status`: status must be one of pending, processing, completed, failed.
-             *     - `invalid_filter`: created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.
+             *     - `invalid_filter`: created_gte must be an ISO 8601 date and time.
              *     - `invalid_limit`: limit must be a whole number from 1 to 100.
              *     - `invalid_cursor`: The cursor is not valid; use the next or previous URL of a page.
              */
@@ -1792,7 +2480,7 @@ export interface operations {
             /**
              * @description Error codes:
              *     - `invalid_status`: status must be one of pending, processing, completed, failed.
-             *     - `invalid_filter`: created_gte must be an ISO 8601 time, for example 2026-01-31T18:30:00Z.
+             *     - `invalid_filter`: created_gte must be an ISO 8601 date and time.
              */
             400: {
                 headers: {
@@ -1869,6 +2557,1056 @@ export interface operations {
             };
         };
     };
+    webhook_endpoints_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"][];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_endpoints_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointWithSecret"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `malformed_json`: The request body is not valid JSON.
+             *     - `invalid_body`: The request body must be a JSON object.
+             *     - `invalid_url`: url must use https.
+             *     - `invalid_enabled_events`: enabled_events must be a non-empty list of event types.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_endpoint_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_endpoint_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_endpoint_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedEndpointUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `malformed_json`: The request body is not valid JSON.
+             *     - `invalid_body`: The request body must be a JSON object.
+             *     - `invalid_url`: url must use https.
+             *     - `invalid_enabled_events`: enabled_events must be a non-empty list of event types.
+             *     - `invalid_status`: status must be one of pending, processing, completed, failed.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_endpoint_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a page's next or previous URL. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20; more is 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryAttemptPage"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_limit`: limit must be a whole number from 1 to 100.
+             *     - `invalid_cursor`: The cursor is not valid; use the next or previous URL of a page.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_endpoint_rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointWithSecret"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
 }
 type FlattenedDeepRequired<T> = {
     [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
@@ -1878,6 +3616,7 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiV1EventsGetParametersQueryTypeValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/events"]["get"]["parameters"]["query"]["type"]> = ["payment.credited", "payout.completed", "payout.created", "payout.failed", "payout.processing"];
 export const pathsApiV1LedgerGetParametersQueryKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/ledger"]["get"]["parameters"]["query"]["kind"]> = ["payment", "payout", "reversal"];
 export const pathsApiV1LedgerExportCsvGetParametersQueryKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/ledger/export.csv"]["get"]["parameters"]["query"]["kind"]> = ["payment", "payout", "reversal"];
 export const pathsApiV1PayoutsGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts"]["get"]["parameters"]["query"]["status"]> = ["completed", "failed", "pending", "processing"];
@@ -1886,8 +3625,10 @@ export const pathsApiV1PayoutsPostResponses422HeadersIdempotentReplayedValues: R
 export const pathsApiV1PayoutsExportCsvGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts/export.csv"]["get"]["parameters"]["query"]["status"]> = ["completed", "failed", "pending", "processing"];
 export const currencyEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CurrencyEnum"]> = ["INR"];
 export const dependencyStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DependencyState"]> = ["ok", "unavailable"];
+export const eventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["EventType"]> = ["payout.created", "payout.processing", "payout.completed", "payout.failed", "payment.credited"];
 export const failureCodeEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FailureCodeEnum"]> = ["bank_declined", "beneficiary_account_closed", "beneficiary_name_mismatch", "beneficiary_account_frozen", "invalid_ifsc", "no_bank_answer"];
 export const kindEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["KindEnum"]> = ["payment", "payout", "reversal"];
 export const okValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Ok"]> = ["ok"];
 export const payoutStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PayoutStatus"]> = ["pending", "processing", "completed", "failed"];
+export const webhookEndpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEndpointStatus"]> = ["enabled", "disabled"];
 export const workerStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WorkerState"]> = ["ok", "stale"];
