@@ -16,13 +16,16 @@ from api.errors import envelope
 from api.pagination import InvalidCursor, InvalidLimit, InvalidStatusFilter
 from api.serializers import Error
 from common.errors import (
+    Forbidden,
     IdempotencyKeyReused,
     InsufficientFunds,
     InvalidAmount,
     InvalidBankAccount,
+    InvalidCredentials,
     InvalidIdempotencyKey,
     InvalidRequestBody,
     PayoutError,
+    TooManyAttempts,
 )
 
 
@@ -85,7 +88,10 @@ ERROR_CODES: dict[str, tuple[int, str, str | None]] = dict(
         _code(InvalidStatusFilter),
         _code(InvalidLimit),
         _code(InvalidCursor),
+        ("invalid_request", (400, "name is required: a string of at most 100 characters.", "name")),
         ("unauthenticated", (401, "The API key is not valid.", None)),
+        _code(InvalidCredentials),
+        _code(Forbidden),
         ("not_found", (404, "No such payout.", None)),
         ("not_acceptable", (406, "Could not satisfy the request Accept header.", None)),
         ("request_too_large", (413, "The request body is larger than 16384 bytes.", None)),
@@ -93,6 +99,7 @@ ERROR_CODES: dict[str, tuple[int, str, str | None]] = dict(
         _code(InsufficientFunds),
         _code(IdempotencyKeyReused),
         ("rate_limited", (429, "Request was throttled. Expected available in 1 second.", None)),
+        _code(TooManyAttempts),
         ("dependency_unavailable", (503, "Unavailable: redis.", "redis")),
         (
             "database_timeout",
