@@ -55,9 +55,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
-            return None
+        if "HTTP_AUTHORIZATION" not in request.META:
+            return None  # perhaps a session (SessionAuthentication); an empty header is a wrong one
+        header = request.META["HTTP_AUTHORIZATION"]
         scheme, _, key = header.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:

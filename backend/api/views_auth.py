@@ -46,7 +46,7 @@ def _sign_in(request, user: User, backend: str | None = None) -> None:
 
 def _text(body: dict, name: str, limit: int) -> str:
     value = body.get(name)
-    if not isinstance(value, str) or not value or len(value) > limit:
+    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
         raise InvalidField(f"{name} is required: a string of at most {limit} characters.", field=name)
     return value
 
