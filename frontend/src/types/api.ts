@@ -44,3 +44,13 @@ export type LedgerKind = LedgerEntry['kind'];
 
 /** Every payout status, in the order of the payout's life. */
 export const PAYOUT_STATUSES: readonly PayoutStatus[] = payoutStatusValues;
+
+// --- merchant accounts (CONTRACT §7) ---
+export type Role = Schemas['Role'];
+/** Who is signed in: the answer of POST /auth/login and GET /auth/session. */
+export type AuthSession = Schemas['Session'];
+export type ApiKey = Schemas['ApiKey'];
+/** A key just made: its `secret` is shown this once. */
+export type NewApiKey = Schemas['NewApiKey'];
+export type SecurityEvent = Schemas['SecurityEvent'];
+export type SecurityEventPage = Schemas['SecurityEventPage'];
