@@ -30,7 +30,7 @@ describe('ApiKeysPage', () => {
       'POST /api-keys': () => {
         const created = { ...live, id: 8, name: 'CI', prefix: 'sk_live_wxyz' };
         keys = [created, ...keys];
-        return json(201, { ...created, secret: 'sk_live_wxyz-the-whole-secret' });
+        return json(201, { ...created, secret: 'sk_test_wxyz-the-whole-secret' });
       },
     });
     const user = userEvent.setup();
@@ -40,7 +40,7 @@ describe('ApiKeysPage', () => {
     await user.type(screen.getByLabelText('Key name'), 'CI');
     await user.click(screen.getByTestId('api-key-create'));
 
-    expect(await screen.findByTestId('api-key-secret')).toHaveTextContent('sk_live_wxyz-the-whole-secret');
+    expect(await screen.findByTestId('api-key-secret')).toHaveTextContent('sk_test_wxyz-the-whole-secret');
     await waitFor(() => expect(screen.getAllByTestId('api-key-row')).toHaveLength(2));
     const post = api.requests.find((request) => request.method === 'POST');
     expect(post?.headers['X-CSRFToken']).toBe('csrf-token');
