@@ -3,11 +3,12 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { setCsrfToken } from '@/lib/api-client';
+import type { ApiKey } from '@/types/api';
 import { json, renderWithProviders, stubApi } from '@/testing/test-utils';
 
 import { ApiKeysPage } from './api-keys-page';
 
-const live = {
+const live: ApiKey = {
   id: 7,
   name: 'Billing server',
   prefix: 'sk_live_abcd',
