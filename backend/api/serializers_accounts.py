@@ -58,11 +58,19 @@ ApiKey = serializer_for(API_KEY)
 NewApiKey = serializer_for(NEW_API_KEY)
 SecurityEventSerializer = serializer_for(SECURITY_EVENT)
 
+# Texts the database stores or looks up hold no NUL character.
+_NO_NUL = r"^[^\x00]+$"
+
 LoginRequest = inline_serializer(
-    "LoginRequest", {"email": serializers.CharField(max_length=254), "password": serializers.CharField(max_length=256)}
+    "LoginRequest",
+    {"email": serializers.RegexField(_NO_NUL, max_length=254), "password": serializers.CharField(max_length=256)},
 )
 DemoLoginRequest = inline_serializer("DemoLoginRequest", {"merchant_id": serializers.IntegerField(min_value=1)})
-ApiKeyRequest = inline_serializer("ApiKeyRequest", {"name": serializers.CharField(min_length=1, max_length=100)})
+# A name is trimmed: it needs one character that is not a space.
+ApiKeyRequest = inline_serializer(
+    "ApiKeyRequest",
+    {"name": serializers.RegexField(r"^[^\x00]*[^\x00\s][^\x00]*$", min_length=1, max_length=100)},
+)
 
 
 def new_api_key(key, secret: str) -> dict:

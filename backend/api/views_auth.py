@@ -47,8 +47,16 @@ def _sign_in(request, user: User, backend: str | None = None) -> None:
 
 def _text(body: dict, name: str, limit: int) -> str:
     value = body.get(name)
-    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
+    if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidField(f"{name} is required: a string of at most {limit} characters.", field=name)
+    return value
+
+
+def _stored_text(body: dict, name: str, limit: int) -> str:
+    """A text that is stored or looked up in the database, which holds no NUL character."""
+    value = _text(body, name, limit)
+    if "\x00" in value:
+        raise InvalidField(f"{name} must not contain the NUL character.", field=name)
     return value
 
 
@@ -111,7 +119,7 @@ class LoginView(_AccountView):
     def post(self, request):
         self._check_origin(request)
         body = _body(request)
-        email = _text(body, "email", 254).strip().lower()
+        email = _stored_text(body, "email", 254).strip().lower()
         password = _text(body, "password", 256)
         address = client_address(request)
         wait = selectors.login_retry_after(
@@ -249,7 +257,7 @@ class ApiKeysView(MerchantView):
     )
     def post(self, request):
         principal: Principal = request.user
-        name = _text(_body(request), "name", 100)
+        name = _stored_text(_body(request), "name", 100)
         created = services.api_key_create(
             merchant_id=principal.merchant_id,
             name=name,
