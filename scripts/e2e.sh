@@ -44,6 +44,10 @@ trap finish EXIT
 (cd backend && "$PY" manage.py migrate --noinput >/dev/null)
 eval "$(cd backend && "$PY" manage.py app_role --env)"
 (cd backend && "$PY" manage.py seed >/dev/null)
+# A real merchant, onboarded as the README says: its owner signs in with a password.
+export E2E_OWNER_EMAIL="owner@onboarded-e2e.example" E2E_OWNER_PASSWORD="e2e-owner-$(date +%s%N)"
+(cd backend && "$PY" manage.py create_merchant --name "Onboarded E2E Pvt Ltd" --credit-paise 500000 \
+  --owner-email "$E2E_OWNER_EMAIL" --owner-password "$E2E_OWNER_PASSWORD" >/dev/null)
 # gunicorn (2 workers) and one consumer, stopped cleanly on SIGTERM; logs api.log and worker.log.
 "$PY" scripts/stack.py serve --port "$API" --workers 2 --consumers 1 --logs "$logs" &
 pids+=($!)

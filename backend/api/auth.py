@@ -1,4 +1,8 @@
-"""Bearer API keys. A request is authenticated as one merchant, or refused with 401.
+"""Who is calling: a bearer API key or a dashboard session, as one ``Principal``, or 401.
+
+Every merchant endpoint accepts either. A session authenticates only a user
+of a merchant (not a staff user), and its unsafe requests must carry the CSRF
+token (``X-CSRFToken``), or they are refused with 403 ``forbidden``.
 
 Wrong keys are counted per client address (``throttling.auth_failure``): past
 AUTH_FAILURE_RATE_LIMIT the address gets 429 for any key until the window ends.
@@ -8,27 +12,52 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from api import throttling
+from merchants.models import Role
 from merchants.selectors import merchant_by_api_key
+from merchants.services import api_key_mark_used
+
+VIA_SESSION, VIA_API_KEY = "session", "api_key"
 
 
 @dataclass(frozen=True)
-class AuthenticatedMerchant:
-    id: int
-    name: str
+class Principal:
+    """The caller of a merchant endpoint: ``request.user``.
+
+    An API key acts as a ``developer`` that may also create payouts; what
+    needs a person (keys, bank accounts, webhooks, security events) checks
+    ``via`` too (api.permissions).
+    """
+
+    merchant_id: int
+    merchant_name: str
+    role: str
+    via: str
+    user_id: int | None = None
+    api_key_id: int | None = None
     is_authenticated: bool = True
+
+    # The merchant, as the views and GET /me have always read it.
+    @property
+    def id(self) -> int:
+        return self.merchant_id
+
+    @property
+    def name(self) -> str:
+        return self.merchant_name
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
-            return None
+        if "HTTP_AUTHORIZATION" not in request.META:
+            return None  # perhaps a session (SessionAuthentication); an empty header is a wrong one
+        header = request.META["HTTP_AUTHORIZATION"]
         scheme, _, key = header.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
@@ -38,16 +67,59 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if found is None:
             throttling.auth_failure(request)
             raise exceptions.AuthenticationFailed("The API key is not valid.")
-        merchant_id, name = found
-        return AuthenticatedMerchant(id=merchant_id, name=name), key
+        if found.use_unrecorded:
+            api_key_mark_used(api_key_id=found.api_key_id)
+        principal = Principal(
+            merchant_id=found.merchant_id,
+            merchant_name=found.merchant_name,
+            role=Role.DEVELOPER,
+            via=VIA_API_KEY,
+            api_key_id=found.api_key_id,
+        )
+        return principal, key
 
     def authenticate_header(self, request) -> str:
         return self.keyword
 
 
+def session_user(request):
+    """The user of the request's session cookie (AnonymousUser when none), whatever DRF set request.user to."""
+    django_request = getattr(request, "_request", request)
+    cached = getattr(django_request, "_cached_user", None)
+    if cached is None:
+        cached = django_request._cached_user = get_user(django_request)
+    return cached
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """The dashboard's session cookie: a merchant's user; unsafe methods need the CSRF token."""
+
+    def authenticate(self, request):
+        user = session_user(request)
+        if not user.is_authenticated or not user.is_active or user.merchant_id is None:
+            return None
+        self.enforce_csrf(request)
+        principal = Principal(
+            merchant_id=user.merchant_id,
+            merchant_name=user.merchant.name,
+            role=user.role,
+            via=VIA_SESSION,
+            user_id=user.pk,
+        )
+        return principal, None
+
+    def enforce_csrf(self, request):
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied as exc:
+            raise exceptions.PermissionDenied(
+                "This request needs the CSRF token in the X-CSRFToken header (from /auth/session)."
+            ) from exc
+
+
 class IsMerchant(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
-        return isinstance(request.user, AuthenticatedMerchant)
+        return isinstance(request.user, Principal)
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -56,3 +128,19 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <api_key>"}
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = SessionAuthentication
+    name = "Session"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": (
+                "The dashboard's session cookie, from POST /auth/login. Unsafe methods (POST, DELETE) also "
+                "need the header X-CSRFToken: <csrf_token from /auth/login or /auth/session>."
+            ),
+        }

@@ -55,7 +55,9 @@ def database_error_response(exc: Exception) -> Response:
 
 def exception_handler(exc, context):
     if isinstance(exc, PayoutError):
-        return Response(exc.as_dict(), status=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return Response(exc.as_dict(), status=exc.status, headers=headers)
     if isinstance(exc, OperationalError | InterfaceError):
         return database_error_response(exc)
     if isinstance(exc, Http404):

@@ -1,36 +1,93 @@
-"""Who may call an operation, by the principal's attributes (see ``api.auth``).
+"""Who may do what (CONTRACT §7), checked on the server for every merchant endpoint.
 
-A principal carries ``via`` ("session" or "api_key") and ``role`` ("owner",
-"developer", "viewer"). An API key acts as a developer for reads and may
-create payouts, but it may not manage what could widen its own reach (API
-keys, bank accounts, webhook endpoints): those need a signed-in user with the
-right role, else 403 ``forbidden``. A principal without these attributes (an
-API key of the engine before sign-in existed) counts as an API key.
+- owner: everything;
+- developer: API keys and webhooks, reads everything; no payouts from the dashboard;
+- viewer: reads only;
+- an API key: reads and ``POST /payouts``; never keys, bank accounts, webhook
+  endpoints or security events, so a leaked key cannot mint more.
+
+A permission is an instance (``SignedIn(roles={"owner"})``); DRF calls each
+entry of ``permission_classes``, and an instance returns itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rest_framework import permissions
 
+from api.auth import VIA_API_KEY, VIA_SESSION, Principal
+from merchants.models import Role
 
-class SignedIn(permissions.BasePermission):
-    """A signed-in user (a session, not an API key) whose role is one of ``roles``."""
+OWNER, DEVELOPER, VIEWER = Role.OWNER.value, Role.DEVELOPER.value, Role.VIEWER.value
+EVERY_ROLE = frozenset({OWNER, DEVELOPER, VIEWER})
 
-    message = "This needs a signed-in owner or developer; an API key may not do it."
-    roles: frozenset[str] = frozenset({"owner"})
 
-    def __init__(self, roles=None) -> None:
-        if roles is not None:
-            self.roles = frozenset(roles)
+class _Rule(permissions.BasePermission):
+    message = "Your role does not allow this."
+
+    def __call__(self) -> _Rule:
+        return self
+
+    def allows(self, principal: Principal) -> bool:
+        raise NotImplementedError
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return (
-            getattr(user, "is_authenticated", False)
-            and getattr(user, "via", "api_key") == "session"
-            and getattr(user, "role", None) in self.roles
-        )
+        principal = request.user
+        if not isinstance(principal, Principal):
+            return False  # DRF answers 401: nobody authenticated
+        return self.allows(principal)
 
 
-class OwnerOrDeveloperSession(SignedIn):
-    roles = frozenset({"owner", "developer"})
+class SignedIn(_Rule):
+    """A signed-in user (session) with one of ``roles``; an API key is refused (403)."""
+
+    def __init__(self, roles: Iterable[str] = EVERY_ROLE) -> None:
+        self.roles = frozenset(roles)
+        if self.roles == {OWNER}:
+            self.message = "Only the merchant's owner may do this, signed in to the dashboard."
+        else:
+            self.message = f"This needs a signed-in {' or '.join(sorted(self.roles))}; an API key may not do it."
+
+    def allows(self, principal: Principal) -> bool:
+        return principal.via == VIA_SESSION and principal.role in self.roles
+
+
+class SignedInOrApiKey(_Rule):
+    """A signed-in user with one of ``roles``, or any API key of the merchant."""
+
+    def __init__(self, roles: Iterable[str]) -> None:
+        self.roles = frozenset(roles)
+        self.message = f"This needs an API key or a signed-in {' or '.join(sorted(self.roles))}."
+
+    def allows(self, principal: Principal) -> bool:
+        return principal.via == VIA_API_KEY or principal.role in self.roles
+
+
+class ByMethod(permissions.BasePermission):
+    """Reads for any caller of the merchant; each unsafe method by its own rule (unlisted: nobody)."""
+
+    def __init__(self, **rules: _Rule) -> None:
+        self.rules = {method.upper(): rule for method, rule in rules.items()}
+        self.message = "You may not do this."
+
+    def __call__(self) -> ByMethod:
+        return self
+
+    def has_permission(self, request, view) -> bool:
+        if not isinstance(request.user, Principal):
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        rule = self.rules.get(request.method)
+        if rule is None:
+            return False
+        self.message = rule.message
+        return rule.has_permission(request, view)
+
+
+# The rules the endpoints use.
+PAYOUT_WRITERS = SignedInOrApiKey(roles={OWNER})
+KEY_MANAGERS = SignedIn(roles={OWNER, DEVELOPER})
+OWNERS = SignedIn(roles={OWNER})
+WEBHOOK_MANAGERS = SignedIn(roles={OWNER, DEVELOPER})

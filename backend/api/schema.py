@@ -16,16 +16,19 @@ from api.errors import envelope
 from api.pagination import InvalidCursor, InvalidLimit, InvalidStatusFilter
 from api.serializers import Error
 from common.errors import (
+    Forbidden,
     IdempotencyKeyReused,
     InsufficientFunds,
     InvalidAmount,
     InvalidBankAccount,
+    InvalidCredentials,
     InvalidField,
     InvalidFilter,
     InvalidIdempotencyKey,
     InvalidRequestBody,
     PayoutError,
     ReferenceIdInUse,
+    TooManyAttempts,
 )
 
 
@@ -93,8 +96,10 @@ ERROR_CODES: dict[str, tuple[int, str, str | None]] = dict(
         ),
         _code(InvalidLimit),
         _code(InvalidCursor),
+        ("invalid_request", (400, "name is required: a string of at most 100 characters.", "name")),
         ("unauthenticated", (401, "The API key is not valid.", None)),
-        ("forbidden", (403, "This needs a signed-in owner or developer; an API key may not do it.", None)),
+        _code(InvalidCredentials),
+        _code(Forbidden),
         ("invalid_url", (400, "url must use https.", "url")),
         ("invalid_enabled_events", (400, "enabled_events must be a non-empty list of event types.", "enabled_events")),
         ("invalid_filter", (400, "created_gte must be an ISO 8601 date and time.", "created_gte")),
@@ -106,6 +111,7 @@ ERROR_CODES: dict[str, tuple[int, str, str | None]] = dict(
         _code(InsufficientFunds),
         _code(IdempotencyKeyReused),
         ("rate_limited", (429, "Request was throttled. Expected available in 1 second.", None)),
+        _code(TooManyAttempts),
         ("dependency_unavailable", (503, "Unavailable: redis.", "redis")),
         (
             "database_timeout",

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import docs, views, views_exports, views_webhooks
+from api import docs, views, views_auth, views_exports, views_webhooks
 
 _routes = [
     ("health", views.HealthView, "health"),
@@ -25,6 +25,16 @@ _routes = [
     ("webhook-endpoints/<int:endpoint_id>", views_webhooks.EndpointDetailView, "webhook-endpoint"),
     ("webhook-endpoints/<int:endpoint_id>/rotate-secret", views_webhooks.EndpointRotateSecretView, "webhook-rotate"),
     ("webhook-endpoints/<int:endpoint_id>/deliveries", views_webhooks.EndpointDeliveriesView, "webhook-deliveries"),
+]
+# Merchant accounts (CONTRACT §7).
+_routes += [
+    ("auth/login", views_auth.LoginView, "auth-login"),
+    ("auth/logout", views_auth.LogoutView, "auth-logout"),
+    ("auth/session", views_auth.SessionView, "auth-session"),
+    ("auth/demo-login", views_auth.DemoLoginView, "auth-demo-login"),
+    ("api-keys", views_auth.ApiKeysView, "api-keys"),
+    ("api-keys/<int:api_key_id>", views_auth.ApiKeyDetailView, "api-key"),
+    ("security-events", views_auth.SecurityEventsView, "security-events"),
 ]
 
 # Each path also answers with a trailing slash; the schema lists the plain one

@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import filters, schema, selectors, serializers, throttling
+from api import filters, permissions, schema, selectors, serializers, throttling
 from api.errors import envelope
 from api.pagination import NewestFirst
 from common import metrics
@@ -175,6 +175,12 @@ class BankAccountsView(MerchantView):
 
 
 class PayoutsView(MerchantView):
+    def get_permissions(self):
+        # Reads: any caller of the merchant. A payout: an API key or the signed-in owner.
+        if self.request.method == "POST":
+            return [permissions.PAYOUT_WRITERS]
+        return super().get_permissions()
+
     def get_throttles(self):
         if self.request.method == "POST":
             return [throttling.PayoutRateThrottle()]
@@ -212,6 +218,7 @@ class PayoutsView(MerchantView):
             "reference_id_in_use",
             "insufficient_funds",
             "idempotency_key_reused",
+            "forbidden",
             replayed_on=(201, 422),
             parameters=[schema.IDEMPOTENCY_KEY],
         ),

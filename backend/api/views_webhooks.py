@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from api import schema
 from api.auth import IsMerchant
 from api.pagination import NewestFirst
-from api.permissions import OwnerOrDeveloperSession
+from api.permissions import WEBHOOK_MANAGERS
 from api.views import MerchantView
 from common.errors import InvalidRequestBody, PayoutError
 from webhooks import selectors, services
@@ -72,7 +72,7 @@ def attempt_as_dict(attempt: DeliveryAttempt) -> dict:
 
 
 def _event_types(**options) -> serializers.ListField:
-    return serializers.ListField(child=serializers.ChoiceField(list(EVENT_TYPES)), **options)
+    return serializers.ListField(child=serializers.ChoiceField(list(EVENT_TYPES)), min_length=1, **options)
 
 
 class EventSerializer(serializers.Serializer):
@@ -173,7 +173,8 @@ _SESSION_ONLY = "A signed-in owner or developer only: a call with an API key get
 
 
 class ManagedView(MerchantView):
-    permission_classes = [IsMerchant, OwnerOrDeveloperSession]
+    def get_permissions(self):
+        return [IsMerchant(), WEBHOOK_MANAGERS]
 
 
 # --- events -------------------------------------------------------------------------------

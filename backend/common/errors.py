@@ -89,3 +89,38 @@ class IllegalTransition(PayoutError):
 
     status = 409
     code = "illegal_transition"
+
+
+class InvalidRequestField(PayoutError):
+    """A field of an account request (sign-in, keys, users) that is missing or not accepted."""
+
+    code = "invalid_request"
+    message = "A field of the request is not valid."
+
+
+class NotFound(PayoutError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class InvalidCredentials(PayoutError):
+    status = 401
+    code = "invalid_credentials"
+    message = "The email or the password is not right."
+
+
+class TooManyAttempts(PayoutError):
+    status = 429
+    code = "too_many_attempts"
+    message = "Too many failed sign-ins: wait a few minutes before trying again."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed sign-ins: try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+class Forbidden(PayoutError):
+    status = 403
+    code = "forbidden"
+    message = "Your role does not allow this."

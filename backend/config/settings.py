@@ -111,12 +111,18 @@ WEB_PORT = env_int("WEB_PORT", 5173)
 CORS_ALLOWED_ORIGINS = env_list(
     "CORS_ALLOWED_ORIGINS", [f"http://localhost:{WEB_PORT}", f"http://127.0.0.1:{WEB_PORT}"]
 )
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id", "x-csrftoken"]
+# The dashboard signs in with a session cookie: its origins may send credentials,
+# and its unsafe requests carry X-CSRFToken (the token /auth/login and /auth/session return).
+CORS_ALLOW_CREDENTIALS = True
+CSRF_TRUSTED_ORIGINS = list(CORS_ALLOWED_ORIGINS)
 CORS_EXPOSE_HEADERS = ["idempotent-replayed", "retry-after", "ratelimit-policy", "ratelimit", "x-request-id"]
 CORS_URLS_REGEX = r"^/api/.*$"
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
@@ -137,10 +143,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "api.middleware.ApiErrorMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # The API authenticates by header, never by cookie, and DRF's views are
-    # csrf-exempt; this guards any cookie-based view added later.
+    # DRF's views are csrf-exempt here; api.auth.SessionAuthentication enforces
+    # the token on unsafe requests that a session authenticates.
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -260,8 +268,28 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)  # a commitment for
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
+# --- users and sessions (CONTRACT §7) ---
+AUTH_USER_MODEL = "merchants.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+CSRF_COOKIE_SAMESITE = "Lax"
+# Sign-in throttle: more than LOGIN_MAX_FAILURES failed sign-ins for one email, or from one
+# client address, within LOGIN_FAILURE_WINDOW_SECONDS, and further attempts get 429.
+LOGIN_MAX_FAILURES = 10
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication", "api.auth.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.IsMerchant"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonParser"],
@@ -288,6 +316,19 @@ SPECTACULAR_SETTINGS = {
         "Ok": ["ok"],
         "WebhookEndpointStatus": ["enabled", "disabled"],
         "EventType": ["payout.created", "payout.processing", "payout.completed", "payout.failed", "payment.credited"],
+        "KindEnum": ["payment", "payout", "reversal"],  # the ledger's kinds, named as before security events
+        "Role": ["owner", "developer", "viewer"],
+        "SecurityEventKind": [
+            "login_succeeded",
+            "login_failed",
+            "api_key_created",
+            "api_key_revoked",
+            "bank_account_added",
+            "bank_account_verified",
+            "bank_account_rejected",
+            "bank_account_deactivated",
+            "payment_credited",
+        ],
     },
 }
 

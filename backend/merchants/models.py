@@ -1,4 +1,4 @@
-"""Merchants, their API keys and their bank accounts.
+"""Merchants, their users, API keys, bank accounts and security events.
 
 What PostgreSQL refuses here, whatever code or session asks:
 
@@ -15,8 +15,14 @@ distributed by merchant (EXPLAINER.md, "Growth").
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Merchant(models.Model):
@@ -38,14 +44,116 @@ class Merchant(models.Model):
         return f"{self.name} (#{self.pk})"
 
 
+class Role(models.TextChoices):
+    OWNER = "owner"
+    DEVELOPER = "developer"
+    VIEWER = "viewer"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)  # None: an unusable password
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Someone who signs in with an email and a password (Argon2).
+
+    A merchant's user has its merchant and a role; the staff of the admin
+    console have neither (a check keeps the two together).
+    """
+
+    email = models.EmailField(max_length=254, unique=True)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="users")
+    role = models.CharField(max_length=16, choices=Role.choices, null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(merchant__isnull=True, role__isnull=True) | Q(merchant__isnull=False, role__isnull=False),
+                name="user_merchant_and_role_together",
+            ),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="user_email_lowercase"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
 class ApiKey(models.Model):
     """An API key, stored as its SHA-256: a database dump reveals no usable key."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100, default="")
     key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=12)
+    prefix = models.CharField(max_length=16)
     created_at = models.DateTimeField()
+    # Kept to the minute: written only when the last write is older than that (merchants.selectors).
+    last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class SecurityEvent(models.Model):
+    """Something a merchant's owner should be able to audit: sign-ins, keys, bank accounts, credits.
+
+    Append-only (the application role may only insert and read). ``merchant``
+    is null for a failed sign-in with an email nobody has. Failed sign-ins are
+    also what the sign-in throttle counts (by email and by client address).
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN_SUCCEEDED = "login_succeeded"
+        LOGIN_FAILED = "login_failed"
+        API_KEY_CREATED = "api_key_created"
+        API_KEY_REVOKED = "api_key_revoked"
+        BANK_ACCOUNT_ADDED = "bank_account_added"
+        BANK_ACCOUNT_VERIFIED = "bank_account_verified"
+        BANK_ACCOUNT_REJECTED = "bank_account_rejected"
+        BANK_ACCOUNT_DEACTIVATED = "bank_account_deactivated"
+        PAYMENT_CREDITED = "payment_credited"
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="security_events"
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    # Who: the signed-in user (or the email tried), or the API key, or neither (the system).
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    email = models.CharField(max_length=254, null=True, blank=True)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    client_address = models.CharField(max_length=64, null=True, blank=True)
+    description = models.CharField(max_length=500, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant", "-id"], name="security_event_merchant"),
+            # The sign-in throttle: recent failures by email and by address.
+            models.Index(
+                fields=["email", "created_at"], name="security_event_failed_email", condition=Q(kind="login_failed")
+            ),
+            models.Index(
+                fields=["client_address", "created_at"],
+                name="security_event_failed_address",
+                condition=Q(kind="login_failed"),
+            ),
+        ]
 
 
 class BankAccount(models.Model):

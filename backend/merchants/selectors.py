@@ -2,23 +2,71 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import connection
 from django.db.models import QuerySet
 
 from merchants.keys import api_key_hash, demo_api_key
-from merchants.models import BankAccount, Merchant
+from merchants.models import ApiKey, BankAccount, Merchant, SecurityEvent
 
 
-def merchant_by_api_key(*, key: str) -> tuple[int, str] | None:
-    """(merchant id, name) for a live API key. Runs on every request: one indexed query, no ORM."""
+@dataclass(frozen=True)
+class KeyOwner:
+    merchant_id: int
+    merchant_name: str
+    api_key_id: int
+    use_unrecorded: bool  # last_used_at is more than a minute old: record this use
+
+
+def merchant_by_api_key(*, key: str) -> KeyOwner | None:
+    """Who a live API key belongs to. Runs on every request: one indexed query, no ORM."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT k.merchant_id, m.name FROM merchants_apikey AS k"
+            "SELECT k.merchant_id, m.name, k.id,"
+            " k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'"
+            " FROM merchants_apikey AS k"
             " JOIN merchants_merchant AS m ON m.id = k.merchant_id"
             " WHERE k.key_hash = %s AND k.revoked_at IS NULL",
             [api_key_hash(key)],
         )
-        return cursor.fetchone()
+        row = cursor.fetchone()
+    return KeyOwner(*row) if row else None
+
+
+def api_keys(*, merchant_id: int) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(merchant_id=merchant_id).order_by("-id")
+
+
+def security_events(*, merchant_id: int) -> QuerySet[SecurityEvent]:
+    return SecurityEvent.objects.filter(merchant_id=merchant_id)
+
+
+def login_retry_after(*, email: str, client_address: str, max_failures: int, window_seconds: int) -> int | None:
+    """Seconds until a sign-in may be tried again, or None when it may be tried now.
+
+    Counts the failed sign-ins of the last ``window_seconds`` (database clock)
+    for this email and for this client address; beyond ``max_failures`` of
+    either, the wait lasts until enough of them have left the window.
+    """
+    waits = []
+    for column, value in (("email", email), ("client_address", client_address)):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT created_at FROM merchants_securityevent WHERE kind = 'login_failed' AND {column} = %s"
+                " AND created_at > now() - make_interval(secs => %s) ORDER BY created_at DESC LIMIT %s",
+                [value, window_seconds, max_failures],
+            )
+            times = [row[0] for row in cursor.fetchall()]
+            if len(times) < max_failures:
+                continue
+            # The max_failures-th newest failure must leave the window before one more try.
+            cursor.execute(
+                "SELECT greatest(1, ceil(extract(epoch FROM %s + make_interval(secs => %s) - now())))::int",
+                [times[-1], window_seconds],
+            )
+            waits.append(cursor.fetchone()[0])
+    return max(waits) if waits else None
 
 
 def balance_get(*, merchant_id: int) -> dict:

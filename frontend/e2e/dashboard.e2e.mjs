@@ -16,10 +16,16 @@
  *   4. makes more than a page of payouts through the API, pages through the
  *      history to the older ones and back, and filters it by status;
  *   5. checks there is no horizontal scroll at 390 px, saves screenshots
- *      (desktop and mobile, the confirm step and the paged history included).
+ *      (desktop and mobile, the confirm step and the paged history included);
+ *   6. signs out, signs in with the password of a merchant made by
+ *      create_merchant --owner-email, creates an API key, pays out with it over
+ *      HTTP, revokes it (the next call is 401) and reads the security events.
+ *
+ * It starts on the sign-in page and signs in with the demo sign-in button.
  *
  * Env: E2E_WEB_URL (http://127.0.0.1:5173), E2E_API_URL (http://127.0.0.1:8000),
- * CHROME_PATH or CHROMIUM_PATH (scripts/browser.sh finds one; else /usr/bin/chromium), E2E_TERMINAL_TIMEOUT_MS (90000).
+ * CHROME_PATH or CHROMIUM_PATH (scripts/browser.sh finds one; else /usr/bin/chromium), E2E_TERMINAL_TIMEOUT_MS (90000),
+ * E2E_OWNER_EMAIL and E2E_OWNER_PASSWORD (a real merchant's owner; step 6 is skipped without them).
  * Exits non-zero with the reason on any failure.
  */
 
@@ -153,6 +159,93 @@ async function text(page, testId) {
   return (await locator.count()) > 0 ? (await locator.first().textContent())?.trim() : undefined;
 }
 
+/**
+ * A merchant onboarded with `create_merchant --owner-email` (scripts/e2e.sh makes it and passes
+ * E2E_OWNER_EMAIL and E2E_OWNER_PASSWORD): its owner signs in with the password, makes an API key,
+ * the key makes a payout over HTTP, the owner revokes it, and the next call with it is refused.
+ */
+async function signInWithPasswordAndUseAKey(page) {
+  const email = process.env.E2E_OWNER_EMAIL;
+  const password = process.env.E2E_OWNER_PASSWORD;
+  if (!email || !password) {
+    log('skip the password sign-in: E2E_OWNER_EMAIL and E2E_OWNER_PASSWORD are not set');
+    return;
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  await step('sign out back to the sign-in page', async () => {
+    await page.locator(byTestId('sign-out')).click();
+    await page.locator(byTestId('login-submit')).waitFor({ timeout: 10_000 });
+  });
+
+  await step('a wrong password is refused with the API message', async () => {
+    await page.locator(byTestId('login-email')).fill(email);
+    await page.locator(byTestId('login-password')).fill(`${password}-wrong`);
+    await page.locator(byTestId('login-submit')).click();
+    const error = page.locator(byTestId('login-error'));
+    await error.waitFor({ timeout: 10_000 });
+    const message = (await error.textContent()) ?? '';
+    if (!message.includes('email or the password')) fail(`login-error says ${JSON.stringify(message)}`);
+  });
+
+  const session = await step(`the owner ${email} signs in with the password`, async () => {
+    await page.locator(byTestId('login-password')).fill(password);
+    await page.locator(byTestId('login-submit')).click();
+    await page.locator(byTestId('available-balance')).waitFor({ timeout: 15_000 });
+    const shown = (await page.locator(byTestId('signed-in-as')).textContent()) ?? '';
+    if (!shown.includes(email) || !shown.includes('owner')) fail(`the header says ${JSON.stringify(shown)}`);
+    if ((await page.locator(byTestId('merchant-switcher')).count()) !== 0) fail('a real merchant was offered the demo switcher');
+  });
+  void session;
+
+  const secret = await step('create an API key: its secret is shown once', async () => {
+    await page.locator(byTestId('nav-api-keys')).click();
+    await page.getByLabel('Key name').fill('e2e integration');
+    await page.locator(byTestId('api-key-create')).click();
+    const shown = page.locator(byTestId('api-key-secret'));
+    await shown.waitFor({ timeout: 10_000 });
+    const value = ((await shown.textContent()) ?? '').trim();
+    if (!/^sk_live_[A-Za-z0-9_-]{20,}$/.test(value)) fail(`the secret shown is ${JSON.stringify(value)}`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'api-keys-1280x900.png') });
+    return value;
+  });
+
+  const keyPayout = await step('the key makes a payout over HTTP', async () => {
+    const accounts = await api('/bank-accounts', { apiKey: secret });
+    const payout = await api('/payouts', {
+      apiKey: secret,
+      method: 'POST',
+      headers: { 'Idempotency-Key': crypto.randomUUID() },
+      body: { amount_paise: 100, bank_account_id: accounts[0].id },
+    });
+    if (payout.status !== 'pending' || payout.amount_paise !== 100) fail(`the payout is ${JSON.stringify(payout)}`);
+    return payout;
+  });
+  void keyPayout;
+
+  await step('revoke the key: the next call with it is 401', async () => {
+    const row = page.locator(`${byTestId('api-key-row')}[data-revoked="false"]`, { hasText: 'e2e integration' });
+    await row.locator(byTestId('api-key-revoke')).click();
+    await page
+      .locator(`${byTestId('api-key-row')}[data-revoked="true"]`, { hasText: 'e2e integration' })
+      .waitFor({ timeout: 10_000 });
+    const response = await fetch(`${API_URL}/api/v1/me`, {
+      headers: { Authorization: `Bearer ${secret}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (response.status !== 401) fail(`GET /me with the revoked key answered ${response.status}`);
+  });
+
+  await step('the security events list the sign-ins and the key', async () => {
+    await page.locator(byTestId('nav-security')).click();
+    await page.locator(`${byTestId('security-event-row')}[data-kind="api_key_revoked"]`).waitFor({ timeout: 10_000 });
+    const kinds = await page.locator(byTestId('security-event-row')).evaluateAll((rows) => rows.map((row) => row.dataset.kind));
+    const expected = ['api_key_revoked', 'api_key_created', 'login_succeeded', 'login_failed'];
+    if (JSON.stringify(kinds.slice(0, 4)) !== JSON.stringify(expected)) fail(`the events are ${JSON.stringify(kinds)}`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'security-events-1280x900.png') });
+  });
+}
+
 async function main() {
   await mkdir(SCREENSHOTS, { recursive: true });
 
@@ -213,8 +306,11 @@ async function main() {
   const postsSent = () => payoutPosts;
 
   try {
-    await step('open the dashboard and pick the merchant in the switcher', async () => {
+    await step('open the dashboard, sign in as the first demo merchant, then pick the merchant in the switcher', async () => {
       await page.goto(WEB_URL, { waitUntil: 'domcontentloaded' });
+      await page.locator(byTestId('login-submit')).waitFor({ timeout: 20_000 });
+      await page.screenshot({ path: join(SCREENSHOTS, 'sign-in-1280x900.png') });
+      await page.locator(`${byTestId('demo-login')}[data-merchant-id="${merchants[0].id}"]`).click();
       const switcher = page.locator(byTestId('merchant-switcher'));
       await switcher.waitFor({ timeout: 20_000 });
       await switcher.selectOption(String(merchant.id));
@@ -551,6 +647,8 @@ async function main() {
       const value = await switcher.inputValue();
       if (value !== String(merchant.id)) fail(`switcher shows ${value}, expected ${merchant.id}`);
     });
+
+    await signInWithPasswordAndUseAKey(page);
 
     if (pageErrors.length > 0) fail(`uncaught errors in the page: ${pageErrors.join(' | ')}`);
   } catch (error) {

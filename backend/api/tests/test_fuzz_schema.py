@@ -2,7 +2,8 @@
 
 Each operation of ``/api/v1/schema`` gets generated requests — valid ones
 (positive) and ones that break the schema (negative) — sent over HTTP to the
-live server as a merchant with credit. Every response must be documented
+live server as a merchant with credit, once with its API key and once with its
+owner's dashboard session (the cookie and the X-CSRFToken header). Every response must be documented
 (status code, content type, body and headers) and none may be a 5xx;
 schemathesis's other checks hold too: a documented-valid request is accepted,
 an invalid one rejected with a 4xx, and authentication is never ignored.
@@ -13,9 +14,13 @@ Schemathesis drives Hypothesis through ``operation.as_strategy()`` here: its
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
 import os
 import re
 import uuid
+from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -26,7 +31,12 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from api.schema import IDEMPOTENCY_KEY_PATTERN
+from merchants import services as merchant_services
+from merchants.models import SecurityEvent
+from webhooks import services as webhook_services
 
+OWNER_PASSWORD = "a fuzzed owner's password"
+FUZZ_WEBHOOK_URL = "http://127.0.0.1:9/fuzzed-hooks"  # the discard port: deliveries fail, nothing listens
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # raise it for a deeper run by hand
 
 # A schema-valid payout request may still be refused by the payout logic:
@@ -35,6 +45,7 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # raise it for a deep
 CONFIG = schemathesis.Config.from_dict(
     {
         "checks": {
+            # 403: an API key where a signed-in user is needed (keys, security events).
             "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]},
         }
     }
@@ -71,7 +82,7 @@ def _cursor(api, path: str) -> str:
 
 
 @pytest.fixture
-def fuzzed_merchant(make_merchant):
+def fuzzed_merchant(make_merchant, settings):
     """A merchant with credit, three payouts and a cursor into each list."""
     merchant = make_merchant(credit_paise=50_000_000)
     merchant.payout_ids = []
@@ -80,7 +91,43 @@ def fuzzed_merchant(make_merchant):
         assert reply.status == 201, reply.text
         merchant.payout_ids.append(reply.json["id"])
     merchant.cursors = {path: _cursor(merchant.api, path) for path in ("/payouts", "/ledger", "/events")}
+    # Webhook endpoints to name, at a local address, as under make run.
+    settings.WEBHOOKS_ALLOW_HTTP = settings.WEBHOOKS_ALLOW_PRIVATE = True
+    merchant.endpoint_ids = [
+        webhook_services.endpoint_create(merchant_id=merchant.id, url=FUZZ_WEBHOOK_URL).endpoint.id for _ in range(3)
+    ]
+    merchant.api_key_ids = [
+        merchant_services.api_key_create(
+            merchant_id=merchant.id, name=f"spare {n}", user_id=None, client_address=None
+        ).key.id
+        for n in range(3)
+    ]
+    merchant_services.user_create(
+        merchant_id=merchant.id, email="owner@fuzzed.example", role="owner", password=OWNER_PASSWORD
+    )
+    # Security events are for a signed-in owner only: its cursor is made as the paginator makes one.
+    newest_event = SecurityEvent.objects.filter(merchant_id=merchant.id).order_by("-id").first()
+    assert newest_event is not None
+    merchant.cursors["/security-events"] = base64.b64encode(f"p={newest_event.id}".encode()).decode()
     return merchant
+
+
+def _session_headers(api) -> dict[str, str]:
+    """The owner signed in over HTTP: the cookies and the CSRF token a browser would send."""
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=60)
+    try:
+        body = json.dumps({"email": "owner@fuzzed.example", "password": OWNER_PASSWORD})
+        conn.request("POST", "/api/v1/auth/login", body=body, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        reply = json.loads(response.read())
+        assert response.status == 200, reply
+        cookies = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookies.load(header)
+    finally:
+        conn.close()
+    cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
+    return {"Cookie": cookie, "X-CSRFToken": reply["csrf_token"]}
 
 
 @pytest.fixture
@@ -91,13 +138,19 @@ def live_schema(live_server):
 def test_the_served_schema_lists_every_operation(live_schema):
     served = sorted((result.ok().method.upper(), result.ok().path) for result in live_schema.get_all_operations())
     assert served == [(method, path) for method, path, _ in OPERATIONS]
-    assert len(served) == 24
+    assert len(served) == 32
 
 
+@pytest.mark.parametrize("credentials", ["api_key", "session"])
 @pytest.mark.parametrize(("method", "path", "mode"), CASES)
-def test_every_operation_answers_as_documented(live_server, live_schema, fuzzed_merchant, method, path, mode):
+def test_every_operation_answers_as_documented(
+    live_server, live_schema, fuzzed_merchant, method, path, mode, credentials
+):
     operation = live_schema[path][method]
-    auth = {"Authorization": f"Bearer {fuzzed_merchant.api_key}"}
+    if credentials == "api_key":
+        auth = {"Authorization": f"Bearer {fuzzed_merchant.api_key}"}
+    else:
+        auth = _session_headers(fuzzed_merchant.api)
     resource = path.removeprefix("/api/v1")
 
     @given(
@@ -112,17 +165,30 @@ def test_every_operation_answers_as_documented(live_server, live_schema, fuzzed_
             # cursor, someone else's bank account): use real ones, so success paths are
             # fuzzed too. Unknown ids and random keys stay in half of the cases.
             if case.query and "cursor" in case.query:
-                case.query["cursor"] = fuzzed_merchant.cursors.get(resource, case.query["cursor"])
+                if resource in fuzzed_merchant.cursors:
+                    case.query["cursor"] = fuzzed_merchant.cursors[resource]
+                else:  # a list with no second page to point into (an endpoint's deliveries)
+                    del case.query["cursor"]
             if isinstance(case.body, dict) and "bank_account_id" in case.body:
                 case.body["bank_account_id"] = fuzzed_merchant.bank_account_id
             if real_payout >= 0 and "payout_id" in (case.path_parameters or {}):
                 case.path_parameters["payout_id"] = fuzzed_merchant.payout_ids[real_payout]
+            if real_payout >= 0 and "api_key_id" in (case.path_parameters or {}):
+                case.path_parameters["api_key_id"] = fuzzed_merchant.api_key_ids[real_payout]
+            if real_payout >= 0 and "endpoint_id" in (case.path_parameters or {}):
+                case.path_parameters["endpoint_id"] = fuzzed_merchant.endpoint_ids[real_payout]
+            if isinstance(case.body, dict) and "endpoint_id" in case.body:
+                case.body["endpoint_id"] = fuzzed_merchant.endpoint_ids[max(real_payout, 0)]
+            if isinstance(case.body, dict) and "url" in case.body:
+                # A schema-valid string is not yet an address the engine will call.
+                case.body["url"] = FUZZ_WEBHOOK_URL
             if real_key and case.headers and "Idempotency-Key" in case.headers:
                 case.headers["Idempotency-Key"] = str(uuid.uuid4())  # fresh, not one Hypothesis repeats
         response = case.call_and_validate(base_url=live_server.url, headers=auth, timeout=30)
-        if (method, resource) == ("POST", "/payouts") and not _is_idempotency_key(
-            (case.headers or {}).get("Idempotency-Key")
-        ):
+        # With a session the CSRF check reads the body first (a malformed one is 400 malformed_json), and
+        # a negative case may replace the session cookie (401): the key's own check is for API keys.
+        payout_post = (method, path, credentials) == ("POST", "/api/v1/payouts", "api_key")
+        if payout_post and not _is_idempotency_key((case.headers or {}).get("Idempotency-Key")):
             # The key is checked before anything else: missing or not as documented is always this 400.
             assert response.status_code == 400, response.text
             assert response.json()["error"]["code"] == "invalid_idempotency_key"

@@ -168,6 +168,7 @@ OPERATIONS = {
         413: ["request_too_large"],
         415: ["unsupported_media_type"],
         422: ["insufficient_funds", "idempotency_key_reused"],
+        403: ["forbidden"],
         **_AUTHENTICATED,
     },
     ("get", "/api/v1/events"): {200: [], 400: ["invalid_filter", *_LISTS], **_AUTHENTICATED},
@@ -217,6 +218,56 @@ OPERATIONS = {
         404: ["not_found"],
         **_AUTHENTICATED,
     },
+    # Merchant accounts (CONTRACT §7).
+    ("post", "/api/v1/auth/login"): {
+        200: [],
+        400: ["invalid_request", "invalid_body", "malformed_json"],
+        401: ["invalid_credentials"],
+        403: ["forbidden"],
+        406: ["not_acceptable"],
+        413: ["request_too_large"],
+        415: ["unsupported_media_type"],
+        429: ["too_many_attempts"],
+        503: ["database_timeout", "database_unavailable"],
+    },
+    ("post", "/api/v1/auth/demo-login"): {
+        200: [],
+        400: ["invalid_request", "invalid_body", "malformed_json"],
+        403: ["forbidden"],
+        404: ["not_found"],
+        406: ["not_acceptable"],
+        413: ["request_too_large"],
+        415: ["unsupported_media_type"],
+        503: ["database_timeout", "database_unavailable"],
+    },
+    ("post", "/api/v1/auth/logout"): {
+        204: [],
+        401: ["unauthenticated"],
+        403: ["forbidden"],
+        406: ["not_acceptable"],
+        503: ["database_timeout", "database_unavailable"],
+    },
+    ("get", "/api/v1/auth/session"): {
+        200: [],
+        401: ["unauthenticated"],
+        406: ["not_acceptable"],
+        503: ["database_timeout", "database_unavailable"],
+    },
+    ("get", "/api/v1/api-keys"): {200: [], 403: ["forbidden"], **_AUTHENTICATED},
+    ("post", "/api/v1/api-keys"): {
+        201: [],
+        400: ["invalid_request", "invalid_body", "malformed_json"],
+        403: ["forbidden"],
+        413: ["request_too_large"],
+        415: ["unsupported_media_type"],
+        **_AUTHENTICATED,
+    },
+    ("delete", "/api/v1/api-keys/{api_key_id}"): {
+        200: [],
+        403: ["forbidden"],
+        404: ["not_found"],
+        **_AUTHENTICATED,
+    },
     ("get", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries"): {
         200: [],
         400: _LISTS,
@@ -224,6 +275,7 @@ OPERATIONS = {
         404: ["not_found"],
         **_AUTHENTICATED,
     },
+    ("get", "/api/v1/security-events"): {200: [], 400: _LISTS, 403: ["forbidden"], **_AUTHENTICATED},
 }
 
 
@@ -270,7 +322,8 @@ def _headers(document, method, path, status) -> dict:
 
 def test_the_response_headers_are_listed_where_they_are_sent(document):
     for (method, path), statuses in OPERATIONS.items():
-        authenticated = 401 in statuses
+        # Rate-limited operations are those a merchant's key or session reaches (not sign-in itself).
+        authenticated = "rate_limited" in statuses.get(429, [])
         for status in statuses:
             headers = _headers(document, method, path, status)
             assert headers["X-Request-ID"]["required"] is True, (method, path, status)

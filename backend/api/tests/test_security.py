@@ -39,7 +39,13 @@ PUBLIC_ROUTES = {
     "schema",
     "docs",
     "docs/redoc.standalone.js",
+    # Signing in and out: no key, no session needed (test_accounts.py).
+    "auth/login",
+    "auth/demo-login",
+    "auth/logout",
 }
+# Answers 401 without a session, and takes no API key (test_accounts.py).
+SESSION_ONLY_ROUTES = {"auth/session"}
 
 
 def routes() -> list[tuple[str, str]]:
@@ -59,7 +65,7 @@ def routes() -> list[tuple[str, str]]:
 
 
 ROUTES = routes()
-PRIVATE = [(m, r) for m, r in ROUTES if r.rstrip("/") not in PUBLIC_ROUTES]
+PRIVATE = [(m, r) for m, r in ROUTES if r.rstrip("/") not in PUBLIC_ROUTES | SESSION_ONLY_ROUTES]
 
 
 def test_the_public_routes_are_exactly_the_known_ones(api, settings):
@@ -76,6 +82,9 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
     public = {route.rstrip("/") for (method, route), status in answered.items() if status != 401}
     assert public == PUBLIC_ROUTES
     assert sorted({r.rstrip("/") for (m, r), status in answered.items() if status == 401}) == [
+        "api-keys",
+        "api-keys/<int:api_key_id>",
+        "auth/session",
         "balance",
         "bank-accounts",
         "events",
@@ -88,12 +97,13 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
         "payouts/<int:payout_id>",
         "payouts/<int:payout_id>/events",
         "payouts/export.csv",
+        "security-events",
         "webhook-endpoints",
         "webhook-endpoints/<int:endpoint_id>",
         "webhook-endpoints/<int:endpoint_id>/deliveries",
         "webhook-endpoints/<int:endpoint_id>/rotate-secret",
     ]
-    assert len(PRIVATE) == 40  # 20 operations, each with and without a trailing slash
+    assert len(PRIVATE) == 48  # 24 operations, each with and without a trailing slash
 
 
 def _path(route: str, payout_id: int) -> str:
@@ -497,7 +507,11 @@ def test_cors_allows_the_configured_origin_only(api):
     assert "POST" in ok.headers["access-control-allow-methods"]
     for reply in (refused, lookalike):
         assert "access-control-allow-origin" not in reply.headers
-    assert "access-control-allow-credentials" not in ok.headers  # keys travel in a header, never cookies
+    # The dashboard signs in with a session cookie: its origins may send it (and X-CSRFToken).
+    assert ok.headers.get("access-control-allow-credentials") == "true"
+    assert "x-csrftoken" in ok.headers["access-control-allow-headers"].split(", ")
+    for reply in (refused, lookalike):
+        assert "access-control-allow-credentials" not in reply.headers
 
 
 # --- no secret in the repository ----------------------------------------------------------

@@ -29,7 +29,9 @@ def test_a_new_merchant_has_its_accounts_a_working_key_stored_as_a_hash_and_zero
     )
     key = ApiKey.objects.get(merchant=merchant)
     assert (key.key_hash, key.prefix) == (api_key_hash(created.api_key), created.api_key[:12])
-    assert merchant_by_api_key(key=created.api_key) == (created.id, "Asha Designs")
+    found = merchant_by_api_key(key=created.api_key)
+    assert found is not None
+    assert (found.merchant_id, found.merchant_name, found.api_key_id) == (created.id, "Asha Designs", key.id)
     assert merchant_by_api_key(key=created.api_key + "x") is None
 
 

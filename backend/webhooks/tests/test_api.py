@@ -7,12 +7,11 @@ sign-in itself is the accounts work's); API keys go over real HTTP.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import uuid
 
 import pytest
 from rest_framework.test import APIClient
 
-from api.auth import AuthenticatedMerchant
 from conftest import payout_new
 from merchants import services as merchants
 from webhooks import services, signing
@@ -21,21 +20,14 @@ from webhooks.models import Endpoint, Event
 from .conftest import deliver_due
 
 
-@dataclass(frozen=True)
-class SignedInUser(AuthenticatedMerchant):
-    via: str = "session"
-    role: str = "owner"
-    user_id: int | None = 1
-    api_key_id: int | None = None
-
-    @property
-    def merchant_id(self) -> int:
-        return self.id
-
-
 def signed_in(merchant, role: str = "owner") -> APIClient:
+    """A client signed in with a real session as a user of ``merchant`` with ``role``."""
+    email = f"{role}-{uuid.uuid4().hex[:8]}@merchant.example"
+    password = "a long enough password 42"
+    merchants.user_create(merchant_id=merchant.id, email=email, role=role, password=password)
     client = APIClient()
-    client.force_authenticate(user=SignedInUser(id=merchant.id, name="M", role=role))
+    reply = client.post("/api/v1/auth/login", {"email": email, "password": password}, format="json")
+    assert reply.status_code == 200, reply.content
     return client
 
 

@@ -12,27 +12,55 @@ const merchants = [
   { id: 2, name: 'Bharat Foods', api_key: 'key-bharat' },
 ];
 
-function merchantRoutes() {
-  const byKey = (headers: Record<string, string>) => headers.Authorization?.replace('Bearer ', '');
+function sessionOf(merchantId: number, role: 'owner' | 'developer' | 'viewer' = 'owner') {
+  const merchant = merchants.find((candidate) => candidate.id === merchantId)!;
   return {
-    'GET /demo/merchants': () => json(200, merchants),
-    'GET /balance': ({ headers }: { headers: Record<string, string> }) =>
-      json(200, {
-        available_paise: byKey(headers) === 'key-asha' ? 12345678 : 5,
-        held_paise: byKey(headers) === 'key-asha' ? 100 : 0,
-        currency: 'INR',
-      }),
-    'GET /ledger': () =>
-      json(200, {
-        results: [
-          { id: 1, kind: 'payment', amount_paise: 500000, description: 'Customer payment', payout_id: null, created_at: '2025-01-01T09:00:00Z' },
-          { id: 2, kind: 'payout', amount_paise: -100, description: 'Payout', payout_id: 9, created_at: '2025-01-01T10:00:00Z' },
-        ],
-        next: 'http://localhost:8000/api/v1/ledger?cursor=abc',
-        previous: null,
-      }),
-    'GET /bank-accounts': () => json(200, []),
-    'GET /payouts': () => json(200, { results: [], next: null, previous: null }),
+    user: { id: 10 + merchantId, email: `owner@${merchantId}.example` },
+    merchant: { id: merchant.id, name: merchant.name },
+    role,
+    csrf_token: `csrf-${merchantId}`,
+  };
+}
+
+/** The API with a session cookie the stub keeps: `signedIn` is the merchant signed in, or null. */
+function merchantRoutes(start: { signedIn: number | null; role?: 'owner' | 'developer' | 'viewer' }) {
+  const state = { ...start };
+  return {
+    state,
+    routes: {
+      'GET /demo/merchants': () => json(200, merchants),
+      'GET /auth/session': () =>
+        state.signedIn === null
+          ? json(401, { error: { code: 'unauthenticated', message: 'Nobody is signed in.', field: null } })
+          : json(200, sessionOf(state.signedIn, state.role)),
+      'POST /auth/demo-login': ({ body }: { body: string | undefined }) => {
+        state.signedIn = (JSON.parse(body ?? '{}') as { merchant_id: number }).merchant_id;
+        return json(200, sessionOf(state.signedIn, state.role));
+      },
+      'POST /auth/login': () =>
+        json(401, { error: { code: 'invalid_credentials', message: 'The email or the password is not right.', field: null } }),
+      'POST /auth/logout': () => {
+        state.signedIn = null;
+        return new Response(null, { status: 204 });
+      },
+      'GET /balance': () =>
+        json(200, {
+          available_paise: state.signedIn === 1 ? 12345678 : 5,
+          held_paise: state.signedIn === 1 ? 100 : 0,
+          currency: 'INR',
+        }),
+      'GET /ledger': () =>
+        json(200, {
+          results: [
+            { id: 1, kind: 'payment', amount_paise: 500000, description: 'Customer payment', payout_id: null, created_at: '2025-01-01T09:00:00Z' },
+            { id: 2, kind: 'payout', amount_paise: -100, description: 'Payout', payout_id: 9, created_at: '2025-01-01T10:00:00Z' },
+          ],
+          next: 'http://localhost:8000/api/v1/ledger?cursor=abc',
+          previous: null,
+        }),
+      'GET /bank-accounts': () => json(200, []),
+      'GET /payouts': () => json(200, { results: [], next: null, previous: null }),
+    },
   };
 }
 
@@ -48,18 +76,39 @@ beforeEach(() => localStorage.clear());
 afterEach(() => vi.unstubAllGlobals());
 
 describe('App', () => {
-  it("defaults to the first merchant and shows its balance in rupees", async () => {
-    stubApi(merchantRoutes());
-
+  it('asks to sign in, with one demo button per demo merchant, and shows a refused sign-in', async () => {
+    const { routes } = merchantRoutes({ signedIn: null });
+    const api = stubApi(routes);
+    const user = userEvent.setup();
     renderApp();
+
+    expect(await screen.findAllByTestId('demo-login')).toHaveLength(2);
+    await user.type(screen.getByLabelText('Email'), 'asha@example.com');
+    await user.type(screen.getByLabelText('Password'), 'wrong password');
+    await user.click(screen.getByTestId('login-submit'));
+
+    expect(await screen.findByTestId('login-error')).toHaveTextContent('The email or the password is not right.');
+    const sent = api.requests.find((request) => request.path === '/auth/login');
+    expect(JSON.parse(sent!.body!)).toEqual({ email: 'asha@example.com', password: 'wrong password' });
+  });
+
+  it('signs in as a demo merchant in one click and shows its balance in rupees', async () => {
+    const { routes } = merchantRoutes({ signedIn: null });
+    stubApi(routes);
+    const user = userEvent.setup();
+    renderApp();
+
+    await user.click((await screen.findAllByTestId('demo-login'))[0]!);
 
     expect(await screen.findByTestId('merchant-switcher')).toHaveValue('1');
     expect(await screen.findByTestId('available-balance')).toHaveTextContent('₹1,23,456.78');
     expect(screen.getByTestId('held-balance')).toHaveTextContent('₹1.00');
+    expect(screen.getByRole('link', { name: 'Security events' })).toBeInTheDocument();
   });
 
-  it('uses the chosen merchant key and remembers the choice', async () => {
-    const api = stubApi(merchantRoutes());
+  it('switches merchant by signing in as its owner, with the CSRF token and the cookie', async () => {
+    const { routes } = merchantRoutes({ signedIn: 1 });
+    const api = stubApi(routes);
     const user = userEvent.setup();
     renderApp();
 
@@ -67,11 +116,35 @@ describe('App', () => {
 
     await waitFor(() => expect(screen.getByTestId('available-balance')).toHaveTextContent('₹0.05'));
     expect(localStorage.getItem('payout-dashboard:merchant-id')).toBe('2');
-    expect(api.requests.some((request) => request.headers.Authorization === 'Bearer key-bharat')).toBe(true);
+    const switched = api.requests.find((request) => request.path === '/auth/demo-login');
+    expect(switched?.headers['X-CSRFToken']).toBe('csrf-1');
+    expect(api.requests.every((request) => request.headers.Authorization === undefined)).toBe(true);
+  });
+
+  it('signs out back to the sign-in page', async () => {
+    const { routes } = merchantRoutes({ signedIn: 1 });
+    stubApi(routes);
+    const user = userEvent.setup();
+    renderApp();
+
+    await user.click(await screen.findByTestId('sign-out'));
+
+    expect(await screen.findByTestId('login-submit')).toBeInTheDocument();
+  });
+
+  it('offers a viewer neither the payout form nor the keys and security pages', async () => {
+    const { routes } = merchantRoutes({ signedIn: 1, role: 'viewer' });
+    stubApi(routes);
+    renderApp();
+
+    expect(await screen.findByTestId('available-balance')).toBeInTheDocument();
+    expect(screen.queryByTestId('payout-submit')).not.toBeInTheDocument();
+    expect(screen.queryByRole('link', { name: 'API keys' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('link', { name: 'Security events' })).not.toBeInTheDocument();
   });
 
   it('colours ledger credits and debits and offers to load more', async () => {
-    stubApi(merchantRoutes());
+    stubApi(merchantRoutes({ signedIn: 1 }).routes);
 
     renderApp();
 

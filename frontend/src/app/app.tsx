@@ -1,16 +1,20 @@
 import { Alert } from '@/components/ui/alert';
 import { Skeleton } from '@/components/ui/skeleton';
 import { API_DISPLAY_URL } from '@/config/env';
+import { useAuthSession, useSignIn } from '@/features/auth/api/auth';
+import { LoginPage } from '@/features/auth/components/login-page';
+import { useDemoMerchants } from '@/features/merchants/api/get-demo-merchants';
 import { MerchantSwitcher } from '@/features/merchants/components/merchant-switcher';
-import { useCurrentMerchant } from '@/features/merchants/hooks/use-current-merchant';
-import { ApiError, NetworkError, errorMessage } from '@/lib/api-client';
+import { storeMerchantId } from '@/features/merchants/lib/merchant-choice';
+import { NetworkError, errorMessage } from '@/lib/api-client';
 import { SessionContext } from '@/lib/session';
+import type { AuthSession } from '@/types/api';
 
 import { useHashRoute } from '@/lib/hash-route';
 
 import { ConnectionBanner } from './connection-banner';
 import { SectionNav } from './section-nav';
-import { SECTIONS, sectionFor } from './sections';
+import { SECTIONS, sectionFor, sectionsFor } from './sections';
 
 function Logo() {
   return (
@@ -23,7 +27,7 @@ function Logo() {
   );
 }
 
-function MerchantsUnavailable({ error }: { error: unknown }) {
+function ApiUnavailable({ error }: { error: unknown }) {
   if (error instanceof NetworkError) {
     return (
       <Alert tone="warning" title="Waiting for the payout API">
@@ -32,22 +36,50 @@ function MerchantsUnavailable({ error }: { error: unknown }) {
       </Alert>
     );
   }
-  if (error instanceof ApiError && error.status === 404) {
-    return (
-      <Alert tone="warning" title="Demo merchants are not available">
-        The API at {API_DISPLAY_URL} has demo mode switched off, so there are no merchants to choose from.
-      </Alert>
-    );
-  }
-  return <Alert tone="error" title="Could not load merchants">{errorMessage(error)}</Alert>;
+  return <Alert tone="error" title="Could not reach your account">{errorMessage(error)}</Alert>;
+}
+
+/** Signed in: who, the demo merchant switcher (demo mode) and sign-out. */
+function AccountBar({ session }: { session: AuthSession }) {
+  const demo = useDemoMerchants();
+  const { demoLogin, logout } = useSignIn();
+  const demoMerchants = demo.data ?? [];
+  const isDemo = demoMerchants.some((merchant) => String(merchant.id) === String(session.merchant.id));
+  const choose = (id: string) => {
+    const merchant = demoMerchants.find((candidate) => String(candidate.id) === id);
+    if (!merchant) return;
+    storeMerchantId(id);
+    demoLogin.mutate(merchant.id);
+  };
+  return (
+    <div className="flex min-w-0 flex-wrap items-center gap-3">
+      {isDemo ? (
+        <MerchantSwitcher merchants={demoMerchants} value={String(session.merchant.id)} onChange={choose} />
+      ) : null}
+      <span className="text-sm text-brand-100" data-testid="signed-in-as">
+        {session.user.email} · {session.role}
+      </span>
+      <button
+        type="button"
+        data-testid="sign-out"
+        onClick={() => logout.mutate()}
+        className="min-h-10 rounded-lg border border-white/20 px-3 text-sm font-medium text-white hover:bg-white/10 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-white"
+      >
+        Sign out
+      </button>
+    </div>
+  );
 }
 
 export function App() {
-  const { merchantsQuery, merchants, current, choose } = useCurrentMerchant();
-  const { section, rest } = sectionFor(useHashRoute());
+  const sessionQuery = useAuthSession();
+  const route = useHashRoute();
+  const session = sessionQuery.data ?? null;
+  const sections = session ? sectionsFor(session.role) : SECTIONS;
+  const { section, rest } = sectionFor(route, sections);
 
   let body;
-  if (merchantsQuery.isPending) {
+  if (sessionQuery.isPending) {
     body = (
       <div className="space-y-6" aria-label="Loading">
         <div className="grid gap-3 sm:grid-cols-2">
@@ -57,22 +89,18 @@ export function App() {
         <Skeleton className="h-72" />
       </div>
     );
-  } else if (merchantsQuery.isError && !current) {
-    body = <MerchantsUnavailable error={merchantsQuery.error} />;
-  } else if (!current) {
-    body = (
-      <Alert tone="info" title="No merchants yet">
-        Seed the demo data (<code className="font-mono">manage.py seed</code>) and reload.
-      </Alert>
-    );
+  } else if (sessionQuery.isError && !session) {
+    body = <ApiUnavailable error={sessionQuery.error} />;
+  } else if (!session) {
+    body = <LoginPage />;
   } else {
     body = (
       <SessionContext.Provider
-        value={{ merchantId: current.id, merchantName: current.name, apiKey: current.api_key }}
+        value={{ merchantId: session.merchant.id, merchantName: session.merchant.name, apiKey: '', role: session.role }}
       >
-        <SectionNav sections={SECTIONS} current={section.id} />
+        <SectionNav sections={sections} current={section.id} />
         {/* Keyed by merchant so form state and its idempotency key never carry across merchants. */}
-        <div key={String(current.id)}>{section.render(rest)}</div>
+        <div key={String(session.merchant.id)}>{section.render(rest)}</div>
       </SessionContext.Provider>
     );
   }
@@ -94,15 +122,13 @@ export function App() {
               <p className="text-xs text-brand-200">Merchant dashboard</p>
             </div>
           </div>
-          {merchants.length > 0 && current ? (
-            <MerchantSwitcher merchants={merchants} value={String(current.id)} onChange={choose} />
-          ) : null}
+          {session ? <AccountBar session={session} /> : null}
         </div>
       </header>
       <ConnectionBanner />
       <main id="main" className="mx-auto max-w-6xl px-4 py-6 sm:px-6 sm:py-8">
-        {current ? (
-          <h1 className="mb-4 text-xl font-semibold tracking-tight text-ink sm:text-2xl">{current.name}</h1>
+        {session ? (
+          <h1 className="mb-4 text-xl font-semibold tracking-tight text-ink sm:text-2xl">{session.merchant.name}</h1>
         ) : (
           <h1 className="sr-only">Payouts</h1>
         )}

@@ -17,7 +17,7 @@ import { useSession } from '@/lib/session';
  * releases the hold and failure returns the funds in the same transaction.
  */
 export function Dashboard() {
-  const { merchantId } = useSession();
+  const { merchantId, role } = useSession();
   const queryClient = useQueryClient();
   const payouts = usePayouts();
   const rows = payouts.data?.results ?? [];
@@ -40,7 +40,8 @@ export function Dashboard() {
     <div className="space-y-6">
       <BalanceSummary live={live} />
       <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,24rem)_minmax(0,1fr)]">
-        <PayoutForm />
+        {/* Payouts from the dashboard are the owner's; other roles read the history. */}
+        {role === 'owner' ? <PayoutForm /> : null}
         <PayoutHistory />
       </div>
       <LedgerList live={live} />

@@ -1,6 +1,9 @@
 import type { ReactNode } from 'react';
 
 import { PayoutsSection } from '@/features/payouts/components/payouts-section';
+import { ApiKeysPage } from '@/features/api-keys/components/api-keys-page';
+import { SecurityEventsPage } from '@/features/security-events/components/security-events-page';
+import type { Role } from '@/types/api';
 
 import { Dashboard } from './dashboard';
 
@@ -14,12 +17,21 @@ export interface Section {
   id: string;
   label: string;
   render: (rest: string[]) => ReactNode;
+  /** Who may open it (every role when absent): what a role may not do is not offered. */
+  roles?: readonly Role[];
 }
 
 export const SECTIONS: Section[] = [
   { id: 'overview', label: 'Overview', render: () => <Dashboard /> },
   { id: 'payouts', label: 'Payouts', render: (rest) => <PayoutsSection rest={rest} /> },
+  { id: 'api-keys', label: 'API keys', render: () => <ApiKeysPage />, roles: ['owner', 'developer'] },
+  { id: 'security', label: 'Security events', render: () => <SecurityEventsPage />, roles: ['owner'] },
 ];
+
+/** The sections this role may open. */
+export function sectionsFor(role: Role, sections: Section[] = SECTIONS): Section[] {
+  return sections.filter((section) => !section.roles || section.roles.includes(role));
+}
 
 export function sectionFor(route: string[], sections: Section[] = SECTIONS): { section: Section; rest: string[] } {
   const found = sections.find((section) => section.id === route[0]);

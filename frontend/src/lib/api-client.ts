@@ -40,9 +40,25 @@ export class NetworkError extends Error {
   }
 }
 
+/**
+ * The dashboard signs in with a session cookie (sent with `credentials:
+ * 'include'`); its unsafe requests carry the CSRF token the API returned at
+ * sign-in and with the session (`X-CSRFToken`). An `apiKey`, when given,
+ * is sent as a bearer key instead.
+ */
+let csrfToken: string | null = null;
+
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+export function getCsrfToken(): string | null {
+  return csrfToken;
+}
+
 export interface RequestOptions {
   apiKey?: string;
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'DELETE';
   body?: unknown;
   headers?: Record<string, string>;
   /** Cancels the request (TanStack Query passes one); cancellation is not a NetworkError. */
@@ -88,6 +104,7 @@ export async function apiRequest<T>(pathOrUrl: string, options: RequestOptions =
 
   const requestHeaders: Record<string, string> = { Accept: 'application/json', ...headers };
   if (apiKey) requestHeaders.Authorization = `Bearer ${apiKey}`;
+  if (method !== 'GET' && csrfToken) requestHeaders['X-CSRFToken'] = csrfToken;
   if (body !== undefined) requestHeaders['Content-Type'] = 'application/json';
 
   try {
@@ -97,6 +114,7 @@ export async function apiRequest<T>(pathOrUrl: string, options: RequestOptions =
       response = await doFetch(apiUrl(pathOrUrl), {
         method,
         headers: requestHeaders,
+        credentials: 'include',
         body: body === undefined ? undefined : stringifyJsonExact(body),
         signal: controller.signal,
       });

@@ -1,12 +1,16 @@
 import { createContext, useContext } from 'react';
 
-import type { Id } from '@/types/api';
+import type { Id, Role } from '@/types/api';
 
-/** The merchant whose API key every request carries. */
+/**
+ * The merchant the dashboard shows, and who is looking. Requests carry the
+ * session cookie; `apiKey` is empty then (a key, when set, is sent instead).
+ */
 export interface Session {
   merchantId: Id;
   merchantName: string;
   apiKey: string;
+  role: Role;
 }
 
 export const SessionContext = createContext<Session | null>(null);

@@ -5,7 +5,7 @@ import { vi } from 'vitest';
 
 import { SessionContext, type Session } from '@/lib/session';
 
-export const testSession: Session = { merchantId: 1, merchantName: 'Asha Traders', apiKey: 'sk_test_asha' };
+export const testSession: Session = { merchantId: 1, merchantName: 'Asha Traders', apiKey: 'sk_test_asha', role: 'owner' };
 
 export function createTestQueryClient(): QueryClient {
   return new QueryClient({

@@ -7,6 +7,109 @@
  */
 
 export interface paths {
+    "/api/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The merchant's API keys, newest first, revoked ones included. Signed-in owners and developers. */
+        get: operations["api_keys_list"];
+        put?: never;
+        /** @description A new API key. Its secret is in this response only; the API keeps a hash of it. */
+        post: operations["api_keys_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{api_key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Revoke the key at once: the next request with it is 401. Revoking it again changes nothing. */
+        delete: operations["api_keys_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/demo-login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description DEMO_MODE only (404 otherwise): sign in as a demo merchant's owner, in one click. */
+        post: operations["auth_demo_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sign in to the dashboard with an email and a password: sets the session cookie (HttpOnly, SameSite=Lax) and returns the CSRF token to send as X-CSRFToken on unsafe requests. A wrong email or password is 401 invalid_credentials, the same whether the email exists or not. More than 10 failures for one email or one client address within 15 minutes: 429 too_many_attempts. */
+        post: operations["auth_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sign out: the session ends (its row is deleted). Needs the CSRF token like any unsafe request. */
+        post: operations["auth_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Who is signed in with this session cookie (200), or 401 unauthenticated. */
+        get: operations["auth_session"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/balance": {
         parameters: {
             query?: never;
@@ -348,6 +451,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/security-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Sign-ins, API keys, bank accounts and credits of the merchant, newest first. Owners only. */
+        get: operations["security_events_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhook-endpoints": {
         parameters: {
             query?: never;
@@ -447,6 +567,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ApiKey: {
+            id: number;
+            name: string;
+            /** @description The first characters of the secret, to tell keys apart. */
+            prefix: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Kept to the minute.
+             */
+            last_used_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
+        ApiKeyRequestRequest: {
+            name: string;
+        };
         Balance: {
             available_paise: number;
             held_paise: number;
@@ -473,6 +611,9 @@ export interface components {
             duration_ms: number;
             /** Format: date-time */
             created_at: string;
+        };
+        DemoLoginRequestRequest: {
+            merchant_id: number;
         };
         DemoMerchant: {
             id: number;
@@ -594,9 +735,30 @@ export interface components {
         Live: {
             status: components["schemas"]["Ok"];
         };
+        LoginRequestRequest: {
+            email: string;
+            password: string;
+        };
         Me: {
             id: number;
             name: string;
+        };
+        NewApiKey: {
+            id: number;
+            name: string;
+            /** @description The first characters of the secret, to tell keys apart. */
+            prefix: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Kept to the minute.
+             */
+            last_used_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The key itself: shown only in this response. */
+            secret: string;
         };
         /** @enum {unknown} */
         NullEnum: null;
@@ -688,6 +850,58 @@ export interface components {
         RedeliverRequestRequest: {
             endpoint_id?: number;
         };
+        /**
+         * @description * `owner` - owner
+         *     * `developer` - developer
+         *     * `viewer` - viewer
+         * @enum {string}
+         */
+        Role: "owner" | "developer" | "viewer";
+        SecurityEvent: {
+            id: number;
+            kind: components["schemas"]["SecurityEventKind"];
+            /** @description The signed-in user who acted, if one did. */
+            user_id: number | null;
+            /** @description The user's email, or the email tried at a failed sign-in. */
+            email: string | null;
+            /** @description The API key concerned or used. */
+            api_key_id: number | null;
+            client_address: string | null;
+            description: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /**
+         * @description * `login_succeeded` - login_succeeded
+         *     * `login_failed` - login_failed
+         *     * `api_key_created` - api_key_created
+         *     * `api_key_revoked` - api_key_revoked
+         *     * `bank_account_added` - bank_account_added
+         *     * `bank_account_verified` - bank_account_verified
+         *     * `bank_account_rejected` - bank_account_rejected
+         *     * `bank_account_deactivated` - bank_account_deactivated
+         *     * `payment_credited` - payment_credited
+         * @enum {string}
+         */
+        SecurityEventKind: "login_succeeded" | "login_failed" | "api_key_created" | "api_key_revoked" | "bank_account_added" | "bank_account_verified" | "bank_account_rejected" | "bank_account_deactivated" | "payment_credited";
+        SecurityEventPage: {
+            results: components["schemas"]["SecurityEvent"][];
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+        };
+        Session: {
+            user: components["schemas"]["User"];
+            merchant: components["schemas"]["Me"];
+            role: components["schemas"]["Role"];
+            /** @description Send it as the X-CSRFToken header on POST and DELETE requests. */
+            csrf_token: string;
+        };
+        User: {
+            id: number;
+            email: string;
+        };
         WebhookDeliveryAttemptPage: {
             results: components["schemas"]["DeliveryAttempt"][];
             /** Format: uri */
@@ -716,6 +930,839 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    api_keys_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"][];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    api_keys_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyRequestRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewApiKey"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_request`: name is required: a string of at most 100 characters.
+             *     - `invalid_body`: The request body must be a JSON object.
+             *     - `malformed_json`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    api_keys_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_key_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    auth_demo_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DemoLoginRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_request`: name is required: a string of at most 100 characters.
+             *     - `invalid_body`: The request body must be a JSON object.
+             *     - `malformed_json`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    auth_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_request`: name is required: a string of at most 100 characters.
+             *     - `invalid_body`: The request body must be a JSON object.
+             *     - `malformed_json`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_credentials`: The email or the password is not right.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `too_many_attempts`: Too many failed sign-ins: wait a few minutes before trying again.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    auth_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    auth_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     balance_retrieve: {
         parameters: {
             query?: never;
@@ -1278,7 +2325,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             *     - `forbidden`: Your role does not allow this.
              */
             403: {
                 headers: {
@@ -2080,6 +3127,24 @@ export interface operations {
             };
             /**
              * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
              *     - `not_acceptable`: Could not satisfy the request Accept header.
              */
             406: {
@@ -2557,6 +3622,146 @@ export interface operations {
             };
         };
     };
+    security_events_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a page's next or previous URL. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20; more is 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecurityEventPage"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_limit`: limit must be a whole number from 1 to 100.
+             *     - `invalid_cursor`: The cursor is not valid; use the next or previous URL of a page.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     webhook_endpoints_list: {
         parameters: {
             query?: never;
@@ -2600,7 +3805,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             *     - `forbidden`: Your role does not allow this.
              */
             403: {
                 headers: {
@@ -2741,7 +3946,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             *     - `forbidden`: Your role does not allow this.
              */
             403: {
                 headers: {
@@ -2891,7 +4096,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             *     - `forbidden`: Your role does not allow this.
              */
             403: {
                 headers: {
@@ -3026,7 +4231,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             *     - `forbidden`: Your role does not allow this.
              */
             403: {
                 headers: {
@@ -3188,7 +4393,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             *     - `forbidden`: Your role does not allow this.
              */
             403: {
                 headers: {
@@ -3380,7 +4585,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             *     - `forbidden`: Your role does not allow this.
              */
             403: {
                 headers: {
@@ -3516,7 +4721,7 @@ export interface operations {
             };
             /**
              * @description Error codes:
-             *     - `forbidden`: This needs a signed-in owner or developer; an API key may not do it.
+             *     - `forbidden`: Your role does not allow this.
              */
             403: {
                 headers: {
@@ -3630,5 +4835,7 @@ export const failureCodeEnumValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const kindEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["KindEnum"]> = ["payment", "payout", "reversal"];
 export const okValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Ok"]> = ["ok"];
 export const payoutStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PayoutStatus"]> = ["pending", "processing", "completed", "failed"];
+export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["owner", "developer", "viewer"];
+export const securityEventKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SecurityEventKind"]> = ["login_succeeded", "login_failed", "api_key_created", "api_key_revoked", "bank_account_added", "bank_account_verified", "bank_account_rejected", "bank_account_deactivated", "payment_credited"];
 export const webhookEndpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEndpointStatus"]> = ["enabled", "disabled"];
 export const workerStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WorkerState"]> = ["ok", "stale"];

@@ -48,3 +48,13 @@ export const PAYOUT_STATUSES: readonly PayoutStatus[] = payoutStatusValues;
 
 /** Every failure code a failed payout may carry. */
 export const FAILURE_CODES: readonly FailureCode[] = failureCodeEnumValues;
+
+// --- merchant accounts (CONTRACT §7) ---
+export type Role = Schemas['Role'];
+/** Who is signed in: the answer of POST /auth/login and GET /auth/session. */
+export type AuthSession = Schemas['Session'];
+export type ApiKey = Schemas['ApiKey'];
+/** A key just made: its `secret` is shown this once. */
+export type NewApiKey = Schemas['NewApiKey'];
+export type SecurityEvent = Schemas['SecurityEvent'];
+export type SecurityEventPage = Schemas['SecurityEventPage'];

@@ -1,8 +1,11 @@
 """Three demo merchants with bank accounts and a customer-payment history.
 
+Each demo merchant has an owner user (no usable password: demo mode's
+one-click sign-in, POST /auth/demo-login, signs in as it).
+
 Idempotent: a merchant that exists already (by name, as a demo merchant) is
 left as it is; only its demo API key is (re)registered, so the key shown by
-/api/v1/demo/merchants works after SECRET_KEY changes.
+/api/v1/demo/merchants works after SECRET_KEY changes, and its owner made if missing.
 """
 
 from datetime import timedelta
@@ -81,13 +84,17 @@ class Command(BaseCommand):
             existing = Merchant.objects.filter(is_demo=True, name=spec["name"]).first()
             if existing is not None:
                 services.api_key_issue(merchant_id=existing.id, key=demo_api_key(merchant_id=existing.id))
+                services.demo_owner_ensure(merchant_id=existing.id)
                 self.stdout.write(f"exists   #{existing.id} {existing.name}")
                 continue
             start = now - timedelta(days=7 * len(spec["payments"]))
             created = services.merchant_create(
                 name=spec["name"], bank_accounts=spec["bank_accounts"], is_demo=True, now=start
             )
-            services.api_key_issue(merchant_id=created.id, key=demo_api_key(merchant_id=created.id), now=start)
+            services.api_key_issue(
+                merchant_id=created.id, key=demo_api_key(merchant_id=created.id), name="Demo", now=start
+            )
+            services.demo_owner_ensure(merchant_id=created.id)
             for week, (payer, amount) in enumerate(spec["payments"], start=1):
                 services.merchant_credit(
                     merchant_id=created.id,

@@ -9,7 +9,7 @@ that role is a superuser or owns the tables, as in development), after
 * otherwise ``<database>_app``, with a password derived from ``SECRET_KEY``.
 
 It may read and write rows and nothing more: append-only tables (ledger
-entries, payout events, reconciliation incidents) get SELECT and INSERT;
+entries, payout events, reconciliation incidents, security events) get SELECT and INSERT;
 payouts and merchants SELECT, INSERT and UPDATE; the rest also DELETE. Not
 being the owner or a superuser, it cannot disable a trigger, truncate a
 table or set ``session_replication_role`` (CONTRACT §4, invariant 5).
@@ -31,9 +31,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from psycopg2 import sql
 
-APPEND_ONLY = {"ledger_ledgerentry", "payouts_payoutevent", "payouts_reconciliationincident"}
+APPEND_ONLY = {
+    "ledger_ledgerentry",
+    "payouts_payoutevent",
+    "payouts_reconciliationincident",
+    "merchants_securityevent",
+}
 NEVER_DELETED = {"payouts_payout", "merchants_merchant"}
-READ_ONLY = {"django_migrations", "django_content_type"}
+# Permissions and groups are the admin console's, made by migrate; sessions and users are rows like any other.
+READ_ONLY = {"django_migrations", "django_content_type", "auth_permission"}
 
 
 def _with_user(url: str, user: str, password: str) -> str:
