@@ -216,6 +216,23 @@ class MakeRun:
             time.sleep(1)
         pytest.fail(f"make run did not settle within {timeout}s\n{self.describe(self.marked())}\n{self.log()}")
 
+    @staticmethod
+    def wait_until_stopped(pids: set[int], timeout: float = 15) -> None:
+        """Until each of ``pids`` is in the stopped state (T in /proc/<pid>/stat)."""
+
+        def state(pid: int) -> str:
+            with contextlib.suppress(OSError):
+                return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            return "gone"
+
+        deadline = time.monotonic() + timeout
+        running = set(pids)
+        while running and time.monotonic() < deadline:
+            running = {pid for pid in running if state(pid) not in ("T", "t", "gone")}
+            if running:
+                time.sleep(0.05)
+        assert not running, f"not stopped {timeout}s after SIGSTOP: {sorted(running)}"
+
     def recorded_here(self, *names: str) -> bool:
         """Whether each pid file names a process of this run (not of a previous one)."""
         mine = self.marked()
@@ -338,6 +355,10 @@ def test_a_new_run_stops_what_a_previous_run_left(make_run):
     frozen = first.marked() - set(supervisors)
     for pid in frozen:
         os.kill(pid, signal.SIGSTOP)
+    # A busy machine may not have run a process since its SIGSTOP: until it has
+    # stopped, the SIGTERM that run.sh's death sends it (a lower signal number)
+    # would be taken first and end it.
+    first.wait_until_stopped(frozen)
     for pid in supervisors:
         os.kill(pid, signal.SIGKILL)
     first.reap()
