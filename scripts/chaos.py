@@ -26,7 +26,7 @@ endpoint, a flaky receiver in this process (slow answers, 500s, and down for
 a stretch mid-load), with a valid signature: "lost = 0" for events too,
 duplicates sharing their webhook-id. Prints one summary and exits
 non-zero on any failure. Bounded: the whole run stops itself within
-CHAOS_DEADLINE seconds (default 270), cleanup included within five minutes.
+CHAOS_DEADLINE seconds (default 480), cleanup included within nine minutes.
 
 Environment: CHAOS_SECONDS (load duration, default 75), CHAOS_CLIENTS (16),
 CHAOS_SEED, CHAOS_KEEP=1 keeps the scratch database and the logs.
@@ -66,7 +66,7 @@ PY = str(REPO / ".venv" / "bin" / "python")
 
 LOAD_SECONDS = float(os.environ.get("CHAOS_SECONDS", "75"))
 CLIENTS = int(os.environ.get("CHAOS_CLIENTS", "16"))
-DEADLINE_SECONDS = float(os.environ.get("CHAOS_DEADLINE", "270"))
+DEADLINE_SECONDS = float(os.environ.get("CHAOS_DEADLINE", "480"))
 DRAIN_SECONDS = 90
 FAULT_EVERY = (3.0, 6.0)
 REDIS_DOWN_SECONDS = 4
@@ -92,10 +92,10 @@ WEBHOOK_SETTINGS = {
     "WEBHOOK_RETRY_SCHEDULE": "1,2,4,8,8,8,8,8,8,8,8,8",
     "WEBHOOK_TIMEOUT_SECONDS": "3",
     # Six endpoints taking about 30 events a second each: more senders and slots than the defaults.
-    "WEBHOOK_SENDERS": "12",
-    "WEBHOOK_ENDPOINT_CONCURRENCY": "4",
+    "WEBHOOK_SENDERS": "16",
+    "WEBHOOK_ENDPOINT_CONCURRENCY": "8",
 }
-WEBHOOK_DRAIN_SECONDS = 90
+WEBHOOK_DRAIN_SECONDS = 240
 
 started = time.monotonic()
 
