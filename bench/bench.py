@@ -276,9 +276,9 @@ def create_merchants(db_url: str, label: str, count: int) -> list[Merchant]:
         ]
         psycopg2.extras.execute_values(
             cur,
-            "INSERT INTO merchants_apikey (merchant_id, key_hash, prefix, created_at) VALUES %s",
+            "INSERT INTO merchants_apikey (merchant_id, name, key_hash, prefix, created_at) VALUES %s",
             [(mid, hashlib.sha256(key.encode()).hexdigest(), key[:12]) for mid, key in zip(ids, keys, strict=True)],
-            template="(%s, %s, %s, now())",
+            template="(%s, 'Benchmark', %s, %s, now())",
             page_size=count,
         )
         accounts = [
