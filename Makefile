@@ -45,12 +45,12 @@ e2e: venv node ## The browser test against the real API and worker
 	@scripts/test.sh e2e
 
 lint: venv ## ruff check and format check
-	$(VENV)/bin/ruff check backend scripts
-	$(VENV)/bin/ruff format --check backend scripts
+	$(VENV)/bin/ruff check backend scripts bench
+	$(VENV)/bin/ruff format --check backend scripts bench
 
 format: venv ## Format the backend code
-	$(VENV)/bin/ruff format backend scripts
-	$(VENV)/bin/ruff check --fix backend scripts
+	$(VENV)/bin/ruff format backend scripts bench
+	$(VENV)/bin/ruff check --fix backend scripts bench
 
 api-types: venv node ## Regenerate the dashboard's API types from the backend's OpenAPI schema
 	@scripts/api_types.sh write

@@ -26,8 +26,8 @@ export DEBUG=false DEMO_MODE=false
 
 run_backend() {
   echo "== ruff"
-  .venv/bin/ruff check backend scripts
-  .venv/bin/ruff format --check backend scripts
+  .venv/bin/ruff check backend scripts bench
+  .venv/bin/ruff format --check backend scripts bench
   echo "== import layers (import-linter)"
   (cd backend && ../.venv/bin/lint-imports ../pyproject.toml)
   echo "== mypy"
