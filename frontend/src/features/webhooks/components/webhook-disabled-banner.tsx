@@ -14,9 +14,9 @@ export function WebhookDisabledBanner({ disabled, role }: { disabled: number; ro
   const what = disabled === 1 ? 'A webhook endpoint is disabled' : `${disabled} webhook endpoints are disabled`;
   return (
     <div role="alert" data-testid="webhook-disabled-banner" className="border-b border-rose-200 bg-rose-50 text-rose-950">
-      <p className="mx-auto flex max-w-6xl flex-wrap items-baseline gap-x-2 px-4 py-2.5 text-sm sm:px-6">
+      <p className="mx-auto max-w-6xl px-4 py-2.5 text-sm break-words sm:px-6">
         <strong className="font-semibold">{what}:</strong>{' '}
-        <span className="min-w-0 break-words">{disabled === 1 ? 'its' : 'their'} events are not being sent.</span>{' '}
+        <span>{disabled === 1 ? 'its' : 'their'} events are not being sent.</span>{' '}
         {MANAGERS.includes(role) ? (
           <a
             href={hashFor(['webhooks'])}
@@ -26,7 +26,7 @@ export function WebhookDisabledBanner({ disabled, role }: { disabled: number; ro
             Review webhooks
           </a>
         ) : (
-          <span className="min-w-0">Ask an owner or developer of your account to review the webhooks.</span>
+          <span>Ask an owner or developer of your account to review the webhooks.</span>
         )}
       </p>
     </div>
