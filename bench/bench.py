@@ -10,7 +10,10 @@ this run, then:
    see the same tables: the ceiling the API is measured against;
 3. the p50 of POST /payouts and GET /balance as a merchant's ledger grows;
 4. how fast 1, 2 and 4 `run_huey` consumers drain a backlog of pending payouts;
-5. correctness after all of it; any failure makes the exit status non-zero.
+5. webhook delivery lag: payouts at a steady rate with a consumer running, and
+   the time from each payout.created event to its arrival at a real HTTP
+   receiver in this process (every event must arrive, correctly signed);
+6. correctness after all of it; any failure makes the exit status non-zero.
 
 Prints one table and writes bench/results/<timestamp>.json and .png.
 bench/run.sh provides the environment: DATABASE_URL and REDIS_URL of a running
@@ -20,7 +23,9 @@ server (embedded ones if the caller had none), BENCH_PGBENCH, and matplotlib.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -36,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg2
@@ -71,6 +77,9 @@ class Plan:
     drain_consumers: tuple[int, ...]
     drain_outcomes: tuple[str, ...]
     drain_timeout: int
+    webhook_rate: int  # payouts per second while webhook delivery lag is measured
+    webhook_seconds: int
+    webhook_wait: int  # seconds after the last payout for every event to arrive
 
 
 FULL = Plan(
@@ -85,6 +94,9 @@ FULL = Plan(
     drain_consumers=(1, 2, 4),
     drain_outcomes=("success", "random"),
     drain_timeout=150,
+    webhook_rate=50,
+    webhook_seconds=20,
+    webhook_wait=60,
 )
 SMOKE = Plan(
     smoke=True,
@@ -98,6 +110,9 @@ SMOKE = Plan(
     drain_consumers=(1,),
     drain_outcomes=("success",),
     drain_timeout=60,
+    webhook_rate=20,
+    webhook_seconds=5,
+    webhook_wait=30,
 )
 
 # What the team optimises against (the brief of the benchmark).
@@ -484,6 +499,7 @@ class Bench:
         self.measurements: list[Measurement] = []
         self.growth: list[dict] = []
         self.drains: list[dict] = []
+        self.webhooks: dict = {}
         self.checks: list[dict] = []
         self.info: dict = {}
 
@@ -699,7 +715,128 @@ class Bench:
         )
         return result
 
-    # --- 5: correctness
+    # --- 5: webhook delivery lag
+
+    def webhook_lag(self) -> None:
+        """Payouts at a steady rate to one merchant with one webhook endpoint; one consumer running.
+
+        The endpoint takes payout.created (BENCH_WEBHOOK_EVENTS=all: every type,
+        three deliveries per payout). The lag of a payout.created event is from
+        its created_at (the database's clock, in the payout's own transaction)
+        to its arrival at the receiver. Runs in the drain's database, whose
+        payouts are all terminal by now.
+        """
+        plan = self.plan
+        every = os.environ.get("BENCH_WEBHOOK_EVENTS", "").lower() == "all"
+        events = [] if every else ["payout.created"]
+        env = {
+            **self.drain_env,
+            "BANK_SIMULATOR_OUTCOME": "success",
+            # The receiver is this process, on 127.0.0.1 over plain http (as under make run).
+            "WEBHOOKS_ALLOW_HTTP": "true",
+            "WEBHOOKS_ALLOW_PRIVATE": "true",
+        }
+        receiver = Receiver()
+        try:
+            merchant = create_merchants(self.drain_db_url, "webhooks", 1)[0]
+            side = str(BENCH_DIR / "django_side.py")
+            endpoint = json.loads(
+                run([PY, side, "webhook-endpoint", str(merchant.id), receiver.url, *events[:1]], env=env).stdout
+            )
+            receiver.secret = endpoint["secret"]
+            consumer = self.procs.consumer("huey-webhooks", env=env)
+            paced = [PY, side, "paced-payouts", str(merchant.id), str(merchant.account_id)]
+            # One payout first, delivered before the clock starts: the consumer is up and the path is warm.
+            warmup = json.loads(run([*paced, "1", "1"], env=env).stdout)["payout_ids"]
+            self._wait_for_created(receiver, warmup, timeout=60, consumer=consumer)
+            skip = len(receiver.received)
+            cpu: dict = {}
+            with cpu_split(cpu):
+                made = json.loads(run([*paced, str(plan.webhook_rate), str(plan.webhook_seconds)], env=env).stdout)
+                ids = made["payout_ids"]
+                waited = self._wait_for_created(receiver, ids, timeout=plan.webhook_wait, consumer=consumer)
+            self.procs.stop(consumer, grace=15)
+        finally:
+            receiver.close()
+        deliveries = receiver.received[skip:]
+        created = {}
+        measured = set(ids)
+        for delivery in deliveries:
+            event = delivery["event"]
+            if event["type"] == "payout.created" and event["data"]["id"] in measured:
+                created.setdefault(event["id"], delivery)  # a retry or duplicate counts once, at its first arrival
+        in_order = [d["received_at"] - d["event_created_at"] for d in sorted(created.values(), key=_created_order)]
+        lags = sorted(in_order)
+        tenth = max(1, len(in_order) // 10)
+        arrivals = sorted(d["received_at"] for d in deliveries)
+        span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
+        by_type: dict[str, int] = {}
+        for delivery in deliveries:
+            by_type[delivery["event"]["type"]] = by_type.get(delivery["event"]["type"], 0) + 1
+        bad = [d for d in deliveries if not d["signed"]]
+        self.webhooks = {
+            "enabled_events": "every type" if every else "payout.created",
+            "rate": plan.webhook_rate,
+            "seconds": plan.webhook_seconds,
+            "payouts": len(ids),
+            "create_seconds": round(made["seconds"], 2),
+            "creator_max_behind_seconds": made["max_behind_seconds"],
+            "expected_created": len(ids),
+            "received_created": len(created),
+            "duplicates": sum(1 for d in deliveries if d["event"]["type"] == "payout.created") - len(created),
+            "received_by_type": by_type,
+            "bad_signatures": len(bad),
+            "p50_ms": round(percentile(lags, 50) * 1000, 1) if lags else None,
+            "p99_ms": round(percentile(lags, 99) * 1000, 1) if lags else None,
+            "max_ms": round(lags[-1] * 1000, 1) if lags else None,
+            # A lag that grows from the first tenth of the payouts to the last: deliveries fall behind.
+            "first_tenth_p50_ms": round(statistics.median(in_order[:tenth]) * 1000, 1) if in_order else None,
+            "last_tenth_p50_ms": round(statistics.median(in_order[-tenth:]) * 1000, 1) if in_order else None,
+            "deliveries_per_second": round((len(arrivals) - 1) / span, 1) if span else None,
+            "last_arrival_after_last_payout_s": round(waited, 2),
+            "cpu": cpu,
+        }
+        w = self.webhooks
+        log(
+            f"webhooks: {w['received_created']}/{w['expected_created']} payout.created received; "
+            f"lag p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms, max {w['max_ms']} ms "
+            f"(first tenth {w['first_tenth_p50_ms']} ms, last {w['last_tenth_p50_ms']} ms); "
+            f"{w['deliveries_per_second']} deliveries/s; received {by_type}"
+        )
+
+    def _wait_for_created(self, receiver: Receiver, ids: list[int], *, timeout: float, consumer) -> float:
+        """Until a payout.created of each payout arrived (or timeout); seconds waited."""
+        wanted = set(ids)
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            arrived = {
+                d["event"]["data"]["id"] for d in list(receiver.received) if d["event"]["type"] == "payout.created"
+            }
+            if wanted <= arrived:
+                break
+            if consumer.poll() is not None:
+                raise RuntimeError(f"the run_huey consumer exited; see {self.log_dir}")
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    def verify_webhooks(self) -> None:
+        w = self.webhooks
+        if not w:
+            self.check("every payout.created delivered", False, "the webhook phase did not run")
+            return
+        self.check(
+            "every payout.created delivered",
+            w["received_created"] == w["expected_created"],
+            f"{w['received_created']} of {w['expected_created']} arrived within {self.plan.webhook_wait}s "
+            "of the last payout",
+        )
+        self.check(
+            "every delivery signed (Standard Webhooks)",
+            w["bad_signatures"] == 0,
+            f"{w['bad_signatures']} of {sum(w['received_by_type'].values())} deliveries with no valid signature",
+        )
+
+    # --- 6: correctness
 
     def check(self, name: str, ok: bool, detail: str) -> None:
         self.checks.append({"check": name, "ok": bool(ok), "detail": detail})
@@ -784,6 +921,73 @@ class Bench:
         # Leave nothing in a shared Redis: the API phases enqueued a task per payout.
         for env in (self.env, self.drain_env):
             run([PY, str(BENCH_DIR / "django_side.py"), "flush-huey"], env=env, check=False)
+
+
+class Receiver:
+    """A webhook receiver in this process (a real HTTP server on 127.0.0.1): answers 204, keeps what came.
+
+    Each delivery is checked per Standard Webhooks after it is recorded: an
+    HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
+    secret's decoded base64 part, among the `v1,` signatures of the header.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.secret = ""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # http.server's name
+                arrived = time.time()
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                receiver.record(arrived, dict(self.headers.items()), body)
+
+            def log_message(self, format, *args) -> None:  # quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True)
+        self.thread.start()
+
+    def record(self, arrived: float, headers: dict, body: bytes) -> None:
+        headers = {k.lower(): v for k, v in headers.items()}
+        event = json.loads(body)
+        self.received.append(
+            {
+                "received_at": arrived,
+                "event_created_at": datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")).timestamp(),
+                "event": event,
+                "signed": self.signed(headers, body) and headers.get("webhook-id") == event["id"],
+            }
+        )
+
+    def signed(self, headers: dict, body: bytes) -> bool:
+        key = base64.b64decode(self.secret.removeprefix("whsec_"))
+        content = f"{headers.get('webhook-id')}.{headers.get('webhook-timestamp')}.".encode() + body
+        expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+        given = [part.removeprefix("v1,") for part in headers.get("webhook-signature", "").split()]
+        return any(hmac.compare_digest(expected, signature) for signature in given)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _created_order(delivery: dict) -> float:
+    return delivery["event_created_at"]
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """The nearest-rank percentile of an ascending list."""
+    rank = max(1, -(-len(sorted_values) * pct // 100))
+    return sorted_values[int(rank) - 1]
 
 
 def create_payouts_in_parallel(env: dict, count: int) -> float:
@@ -955,6 +1159,28 @@ def table(bench: Bench, targets: list[dict]) -> str:
         )
     w("  steady/s: between 10% and 80% terminal, without start-up and retry tail")
     w("")
+    if bench.webhooks:
+        wh = bench.webhooks
+        w(
+            f"Webhook delivery lag: {wh['payouts']} payouts at {wh['rate']}/s for {wh['seconds']} s, one consumer, "
+            f"one endpoint taking {wh['enabled_events']}"
+        )
+        header = (
+            f"{'payout.created':>15}{'received':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+            f"{'1st/last 10% p50':>18}{'deliv./s':>9}{'bad sig.':>9}  {'worker/pg/other':<17}received"
+        )
+        w(header)
+        w("-" * len(header))
+        events = ", ".join(f"{k} {v}" for k, v in sorted(wh["received_by_type"].items()))
+        w(
+            f"{wh['expected_created']:>15}{wh['received_created']:>10}{_num(wh['p50_ms'], '>9.1f')}"
+            f"{_num(wh['p99_ms'], '>9.1f')}{_num(wh['max_ms'], '>9.1f')}"
+            f"{_num(wh['first_tenth_p50_ms'], '>9.0f')}/{_num(wh['last_tenth_p50_ms'], '>8.0f')}"
+            f"{_num(wh['deliveries_per_second'], '>9.1f')}{wh['bad_signatures']:>9}"
+            f"  {_cores(wh['cpu'], ('worker', 'postgres', 'other')):<17}{events}"
+        )
+        w("  lag: from the event's created_at (in the payout's transaction) to its arrival at the receiver")
+        w("")
     w("Correctness")
     for c in bench.checks:
         w(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}")
@@ -1037,6 +1263,8 @@ def main() -> int:
         bench.verify_api_database()
         bench.drain()
         bench.verify_drain_database()
+        bench.webhook_lag()
+        bench.verify_webhooks()
     except Exception as exc:  # still report what was measured
         failure = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
@@ -1055,6 +1283,7 @@ def main() -> int:
         "measurements": [asdict(m) for m in bench.measurements],
         "growth": bench.growth,
         "drain": bench.drains,
+        "webhooks": bench.webhooks,
         "checks": bench.checks,
         "targets": targets,
         "targets_definition": TARGETS,

@@ -2,7 +2,8 @@
 # The dashboard in headless Chromium against the real API and worker.
 # Starts its own stack on free ports against a fresh database `<name>_e2e` on
 # the configured server (DATABASE_URL / REDIS_URL must be set: scripts/test.sh
-# does it), runs frontend/e2e/dashboard.e2e.mjs, then checks the ledger.
+# does it), runs frontend/e2e/dashboard.e2e.mjs and webhooks.e2e.mjs (with a
+# real receiver on 127.0.0.1), then checks the ledger.
 # Finds or installs the browser first: scripts/browser.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ export DEBUG=false DEMO_MODE=true SECRET_KEY="e2e-$(date +%s%N)-not-secret"
 export ALLOWED_HOSTS=127.0.0.1,localhost CORS_ALLOWED_ORIGINS="http://127.0.0.1:${WEB}"
 export HUEY_NAME="payouts-e2e-$$" BANK_SIMULATOR_OUTCOME=random BANK_SIMULATOR_SEED=e2e
 export PAYOUT_PROCESSING_TIMEOUT_SECONDS=2 PAYOUT_RETRY_BACKOFF_SECONDS=1 LOG_LEVEL=WARNING
+# As under make run: the webhooks test's receiver listens on 127.0.0.1 over plain http.
+export WEBHOOKS_ALLOW_HTTP=true WEBHOOKS_ALLOW_PRIVATE=true
 
 logs=$(mktemp -d)
 set -m  # each child in its own process group, stopped as a group
@@ -48,6 +51,13 @@ eval "$(cd backend && "$PY" manage.py app_role --env)"
 export E2E_OWNER_EMAIL="owner@onboarded-e2e.example" E2E_OWNER_PASSWORD="e2e-owner-$(date +%s%N)"
 (cd backend && "$PY" manage.py create_merchant --name "Onboarded E2E Pvt Ltd" --credit-paise 500000 \
   --owner-email "$E2E_OWNER_EMAIL" --owner-password "$E2E_OWNER_PASSWORD" >/dev/null)
+# Another merchant for the webhooks test, with an owner and a viewer who sign in with passwords.
+export E2E_HOOKS_EMAIL="owner@webhooks-e2e.example" E2E_HOOKS_PASSWORD="e2e-hooks-$(date +%s%N)"
+export E2E_HOOKS_VIEWER_EMAIL="viewer@webhooks-e2e.example" E2E_HOOKS_VIEWER_PASSWORD="e2e-viewer-$(date +%s%N)"
+hooks_merchant=$(cd backend && "$PY" manage.py create_merchant --name "Webhooks E2E Pvt Ltd" --credit-paise 500000 \
+  --owner-email "$E2E_HOOKS_EMAIL" --owner-password "$E2E_HOOKS_PASSWORD" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+(cd backend && "$PY" manage.py create_user --merchant "$hooks_merchant" --email "$E2E_HOOKS_VIEWER_EMAIL" --role viewer \
+  --password "$E2E_HOOKS_VIEWER_PASSWORD" >/dev/null)
 # gunicorn (2 workers) and one consumer, stopped cleanly on SIGTERM; logs api.log and worker.log.
 "$PY" scripts/stack.py serve --port "$API" --workers 2 --consumers 1 --logs "$logs" &
 pids+=($!)
@@ -57,4 +67,5 @@ pids+=($!)
 stack wait "http://127.0.0.1:${API}/api/v1/health" "http://127.0.0.1:${WEB}/" --timeout 60
 
 (cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" npm run --silent e2e)
+(cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" node e2e/webhooks.e2e.mjs)
 (cd backend && "$PY" manage.py check_ledger | tail -n 1)

@@ -22,6 +22,9 @@ SESSION = Shape(
         "merchant": Nested(shape=wire.ME),
         "role": Choice.of(Role),
         "csrf_token": Text(help_text="Send it as the X-CSRFToken header on POST and DELETE requests."),
+        "webhook_endpoints_disabled": Integer(
+            help_text="How many of the merchant's webhook endpoints are disabled (every role sees this count)."
+        ),
     },
     from_mapping=True,
 )

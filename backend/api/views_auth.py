@@ -29,6 +29,7 @@ from common.errors import (
 )
 from merchants import selectors, services
 from merchants.models import Merchant, SecurityEvent, User
+from webhooks import selectors as webhook_selectors
 
 
 def _session_body(request, user: User) -> dict:
@@ -40,6 +41,8 @@ def _session_body(request, user: User) -> dict:
             "merchant": merchant,
             "role": user.role,
             "csrf_token": get_token(request),
+            # Every role learns that deliveries stopped (the dashboard's banner); only managers see the endpoints.
+            "webhook_endpoints_disabled": webhook_selectors.endpoints_disabled_count(merchant_id=user.merchant_id),
         }
     )
 

@@ -34,6 +34,10 @@ def endpoints(*, merchant_id: int) -> QuerySet[Endpoint]:
     return Endpoint.objects.filter(merchant_id=merchant_id, deleted_at__isnull=True).order_by("-id")
 
 
+def endpoints_disabled_count(*, merchant_id: int) -> int:
+    return endpoints(merchant_id=merchant_id).filter(status=Endpoint.Status.DISABLED).count()
+
+
 def endpoint_get(*, merchant_id: int, endpoint_id: int) -> Endpoint | None:
     return endpoints(merchant_id=merchant_id).filter(pk=endpoint_id).first()
 

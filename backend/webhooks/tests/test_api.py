@@ -67,6 +67,30 @@ def test_a_developer_may_manage_endpoints_but_a_viewer_may_not(make_merchant):
     assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "forbidden"
 
 
+def test_every_role_learns_from_its_session_how_many_endpoints_are_disabled_but_only_its_merchants(make_merchant):
+    merchant, other = make_merchant(), make_merchant()
+    owner = signed_in(merchant)
+    ids = [
+        owner.post("/api/v1/webhook-endpoints", {"url": f"https://localhost/{n}"}, format="json").json()["id"]
+        for n in range(3)
+    ]
+    owner.patch(f"/api/v1/webhook-endpoints/{ids[0]}", {"status": "disabled"}, format="json")
+    owner.patch(f"/api/v1/webhook-endpoints/{ids[1]}", {"status": "disabled"}, format="json")
+    owner.delete(f"/api/v1/webhook-endpoints/{ids[1]}")  # deleted: no longer counts
+    other_owner = signed_in(other)
+    other_id = other_owner.post("/api/v1/webhook-endpoints", {"url": "https://localhost/x"}, format="json").json()["id"]
+    other_owner.patch(f"/api/v1/webhook-endpoints/{other_id}", {"status": "disabled"}, format="json")
+
+    viewer = signed_in(merchant, role="viewer").get("/api/v1/auth/session")
+    developer = signed_in(merchant, role="developer").get("/api/v1/auth/session")
+    fresh = signed_in(make_merchant(), role="viewer").get("/api/v1/auth/session")
+
+    assert viewer.status_code == 200 and viewer.json()["webhook_endpoints_disabled"] == 1
+    assert developer.json()["webhook_endpoints_disabled"] == 1
+    assert fresh.json()["webhook_endpoints_disabled"] == 0
+    assert "url" not in viewer.content.decode()  # the count, never the endpoints themselves
+
+
 def test_an_api_key_may_read_events_but_not_manage_endpoints(make_merchant):
     merchant = make_merchant(credit_paise=500)
 

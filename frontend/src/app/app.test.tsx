@@ -12,18 +12,19 @@ const merchants = [
   { id: 2, name: 'Bharat Foods', api_key: 'key-bharat' },
 ];
 
-function sessionOf(merchantId: number, role: 'owner' | 'developer' | 'viewer' = 'owner') {
+function sessionOf(merchantId: number, role: 'owner' | 'developer' | 'viewer' = 'owner', webhooksDisabled = 0) {
   const merchant = merchants.find((candidate) => candidate.id === merchantId)!;
   return {
     user: { id: 10 + merchantId, email: `owner@${merchantId}.example` },
     merchant: { id: merchant.id, name: merchant.name },
     role,
     csrf_token: `csrf-${merchantId}`,
+    webhook_endpoints_disabled: webhooksDisabled,
   };
 }
 
 /** The API with a session cookie the stub keeps: `signedIn` is the merchant signed in, or null. */
-function merchantRoutes(start: { signedIn: number | null; role?: 'owner' | 'developer' | 'viewer' }) {
+function merchantRoutes(start: { signedIn: number | null; role?: 'owner' | 'developer' | 'viewer'; webhooksDisabled?: number }) {
   const state = { ...start };
   return {
     state,
@@ -32,7 +33,7 @@ function merchantRoutes(start: { signedIn: number | null; role?: 'owner' | 'deve
       'GET /auth/session': () =>
         state.signedIn === null
           ? json(401, { error: { code: 'unauthenticated', message: 'Nobody is signed in.', field: null } })
-          : json(200, sessionOf(state.signedIn, state.role)),
+          : json(200, sessionOf(state.signedIn, state.role, state.webhooksDisabled)),
       'POST /auth/demo-login': ({ body }: { body: string | undefined }) => {
         state.signedIn = (JSON.parse(body ?? '{}') as { merchant_id: number }).merchant_id;
         return json(200, sessionOf(state.signedIn, state.role));
@@ -72,7 +73,10 @@ function renderApp() {
   );
 }
 
-beforeEach(() => localStorage.clear());
+beforeEach(() => {
+  localStorage.clear();
+  window.location.hash = '';
+});
 afterEach(() => vi.unstubAllGlobals());
 
 describe('App', () => {
@@ -141,6 +145,56 @@ describe('App', () => {
     expect(screen.queryByTestId('payout-submit')).not.toBeInTheDocument();
     expect(screen.queryByRole('link', { name: 'API keys' })).not.toBeInTheDocument();
     expect(screen.queryByRole('link', { name: 'Security events' })).not.toBeInTheDocument();
+  });
+
+  it('shows every role, viewers included, a banner on every page when a webhook endpoint is disabled', async () => {
+    const { routes } = merchantRoutes({ signedIn: 1, role: 'viewer', webhooksDisabled: 2 });
+    stubApi(routes);
+    renderApp();
+
+    const banner = await screen.findByTestId('webhook-disabled-banner');
+    expect(banner).toHaveTextContent('2 webhook endpoints are disabled');
+    expect(banner).toHaveTextContent('Ask an owner or developer');
+    // A viewer cannot open the page, so the banner offers no link to it.
+    expect(within(banner).queryByRole('link')).not.toBeInTheDocument();
+    expect(screen.queryByRole('link', { name: 'Webhooks' })).not.toBeInTheDocument();
+  });
+
+  it('links a developer from the banner to the Webhooks page', async () => {
+    const { routes } = merchantRoutes({ signedIn: 1, role: 'developer', webhooksDisabled: 1 });
+    stubApi({
+      ...routes,
+      'GET /webhook-endpoints': () =>
+        json(200, [
+          {
+            id: 3,
+            url: 'https://hooks.example.com/a',
+            enabled_events: ['payout.completed'],
+            status: 'disabled',
+            disabled_reason: 'Every delivery failed for 3 days.',
+            created_at: '2025-01-01T09:00:00Z',
+          },
+        ]),
+    });
+    const user = userEvent.setup();
+    renderApp();
+
+    const banner = await screen.findByTestId('webhook-disabled-banner');
+    expect(banner).toHaveTextContent('A webhook endpoint is disabled');
+    await user.click(within(banner).getByRole('link', { name: 'Review webhooks' }));
+
+    expect(await screen.findByTestId('webhook-row')).toHaveAttribute('data-status', 'disabled');
+    expect(screen.getByTestId('webhook-row')).toHaveTextContent('Every delivery failed for 3 days.');
+    expect(screen.getByTestId('webhook-disabled-banner')).toBeInTheDocument();
+  });
+
+  it('shows no webhook banner while every endpoint is enabled', async () => {
+    stubApi(merchantRoutes({ signedIn: 1 }).routes);
+    renderApp();
+
+    expect(await screen.findByTestId('available-balance')).toBeInTheDocument();
+    expect(screen.queryByTestId('webhook-disabled-banner')).not.toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Webhooks' })).toBeInTheDocument();
   });
 
   it('colours ledger credits and debits and offers to load more', async () => {

@@ -5,6 +5,7 @@ import { useAuthSession, useSignIn } from '@/features/auth/api/auth';
 import { LoginPage } from '@/features/auth/components/login-page';
 import { useDemoMerchants } from '@/features/merchants/api/get-demo-merchants';
 import { MerchantSwitcher } from '@/features/merchants/components/merchant-switcher';
+import { WebhookDisabledBanner } from '@/features/webhooks/components/webhook-disabled-banner';
 import { storeMerchantId } from '@/features/merchants/lib/merchant-choice';
 import { NetworkError, errorMessage } from '@/lib/api-client';
 import { SessionContext } from '@/lib/session';
@@ -126,6 +127,7 @@ export function App() {
         </div>
       </header>
       <ConnectionBanner />
+      {session ? <WebhookDisabledBanner disabled={session.webhook_endpoints_disabled} role={session.role} /> : null}
       <main id="main" className="mx-auto max-w-6xl px-4 py-6 sm:px-6 sm:py-8">
         {session ? (
           <h1 className="mb-4 text-xl font-semibold tracking-tight text-ink sm:text-2xl">{session.merchant.name}</h1>

@@ -58,7 +58,7 @@ export function getCsrfToken(): string | null {
 
 export interface RequestOptions {
   apiKey?: string;
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   body?: unknown;
   headers?: Record<string, string>;
   /** Cancels the request (TanStack Query passes one); cancellation is not a NetworkError. */

@@ -897,6 +897,8 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @description Send it as the X-CSRFToken header on POST and DELETE requests. */
             csrf_token: string;
+            /** @description How many of the merchant's webhook endpoints are disabled (every role sees this count). */
+            webhook_endpoints_disabled: number;
         };
         User: {
             id: number;

@@ -14,7 +14,7 @@
 
 import type { Paise } from '@/lib/money';
 
-import { failureCodeEnumValues, payoutStatusValues, type components } from './api.generated';
+import { eventTypeValues, failureCodeEnumValues, payoutStatusValues, type components } from './api.generated';
 
 type Schemas = components['schemas'];
 
@@ -58,3 +58,17 @@ export type ApiKey = Schemas['ApiKey'];
 export type NewApiKey = Schemas['NewApiKey'];
 export type SecurityEvent = Schemas['SecurityEvent'];
 export type SecurityEventPage = Schemas['SecurityEventPage'];
+
+// --- webhooks (CONTRACT §8) ---
+export type EventType = Schemas['EventType'];
+export type WebhookEndpoint = Schemas['Endpoint'];
+/** An endpoint just made or just rotated: its `secret` is shown this once. */
+export type WebhookEndpointWithSecret = Schemas['EndpointWithSecret'];
+export type WebhookEndpointCreate = Schemas['EndpointCreateRequest'];
+export type WebhookEndpointUpdate = Schemas['PatchedEndpointUpdateRequest'];
+export type WebhookDeliveryAttempt = Schemas['DeliveryAttempt'];
+export type WebhookDeliveryAttemptPage = Schemas['WebhookDeliveryAttemptPage'];
+export type RedeliverReply = Schemas['RedeliverReply'];
+
+/** Every event type, in the order of a payout's life, then money in. */
+export const EVENT_TYPES: readonly EventType[] = eventTypeValues;
