@@ -58,3 +58,7 @@ export type ApiKey = Schemas['ApiKey'];
 export type NewApiKey = Schemas['NewApiKey'];
 export type SecurityEvent = Schemas['SecurityEvent'];
 export type SecurityEventPage = Schemas['SecurityEventPage'];
+
+// --- money in (CONTRACT §7) ---
+/** A customer payment credited to a merchant, under its reference. */
+export type PaymentCredit = ExactPaise<Schemas['PaymentCredit']>;
