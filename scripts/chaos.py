@@ -294,6 +294,7 @@ class Tally:
     credit_answers: dict[str, list[Reply]] = field(default_factory=lambda: defaultdict(list))
     credit_for: dict[str, tuple[int, int]] = field(default_factory=dict)
     credit_requests: int = 0
+    credit_cut: int = 0  # credit requests whose connection a killed worker cut: retried, same reference
     credit_resends: int = 0
     credit_conflicts_sent: int = 0
     credit_conflict_answers: Counter = field(default_factory=Counter)
@@ -341,6 +342,8 @@ def send_credit(port: int, tally: Tally, merchant_id: int, reference: str, amoun
             reply = request(port, "POST", "/api/v1/internal/payments", INTERNAL_TOKEN, body)
         except (OSError, http.client.HTTPException) as error:
             tally.count("POST", None, error, began)
+            with tally.lock:
+                tally.credit_cut += 1
             time.sleep(min(2.0, 0.1 * 2**attempt))
             continue
         tally.count("POST", reply, None)
@@ -946,7 +949,8 @@ def print_summary(tally: Tally, facts: dict, load_seconds: float, drained: float
         f"idempotency           {len(tally.answers)} keys, {tally.replays} replays,"
         f" {tally.concurrent_duplicates} concurrent duplicates, {facts.get('mismatched', 0)} differing answers",
         f"money in              {facts.get('credit_references', 0)} payments sent by the collections system"
-        f" ({tally.credit_requests} requests, {tally.credit_resends} resent with the same reference):"
+        f" ({tally.credit_requests} requests, {tally.credit_resends} resent with the same reference,"
+        f" {tally.credit_cut} retried after a killed API worker cut them):"
         f" credited {facts.get('credit_created', 0)}, duplicates refused {facts.get('credit_duplicates', 0)}"
         f" (200, nothing credited), other amount refused {tally.credit_conflict_answers[409]}"
         f" of {tally.credit_conflicts_sent} (409); {facts.get('credit_rows', '?')} credit rows,"
