@@ -125,7 +125,7 @@ describe('DemoPaymentForm', () => {
 
 describe('the Overview page', () => {
   function renderDashboard(role: Role, demoMode: boolean) {
-    return stubApi({
+    const api = stubApi({
       'GET /demo/merchants': () =>
         demoMode
           ? json(200, [{ id: 1, name: 'Asha Traders', api_key: 'key-asha' }])
@@ -135,11 +135,12 @@ describe('the Overview page', () => {
       'GET /payouts': () => json(200, { results: [], next: null, previous: null }),
       'GET /bank-accounts': () => json(200, []),
     });
+    const { queryClient } = renderWithProviders(<Dashboard />, { session: { ...testSession, role } });
+    return { api, queryClient };
   }
 
   it('offers the simulated payment to an owner in demo mode', async () => {
     renderDashboard('owner', true);
-    renderWithProviders(<Dashboard />, { session: testSession });
 
     expect(await screen.findByTestId('demo-payment-submit')).toBeInTheDocument();
   });
@@ -149,8 +150,7 @@ describe('the Overview page', () => {
     ['viewer', true],
     ['owner', false],
   ])('does not offer it to a %s (demo mode: %s)', async (role, demoMode) => {
-    const api = renderDashboard(role, demoMode);
-    const { queryClient } = renderWithProviders(<Dashboard />, { session: { ...testSession, role } });
+    const { api, queryClient } = renderDashboard(role, demoMode);
 
     expect(await screen.findByTestId('available-balance')).toBeInTheDocument();
     // Once the API has said whether this is demo mode, the control is still absent.
