@@ -347,7 +347,8 @@ async function main() {
       if (credit.amount_paise !== 1234 || credit.merchant_id !== merchant.id || !credit.reference.startsWith('demo_')) {
         fail(`the demo payment credited ${JSON.stringify(credit)}`);
       }
-      const result = await text(page, 'demo-payment-result');
+      await page.locator(byTestId('demo-payment-result')).waitFor({ timeout: 10_000 });
+      const result = (await text(page, 'demo-payment-result')) ?? '';
       if (!result.includes('₹12.34 credited') || !result.includes(credit.reference)) fail(`the result says ${JSON.stringify(result)}`);
       await waitFor('the page balance to include the credit', async () => {
         const balance = BigInt((await api('/balance', { apiKey: merchant.api_key })).available_paise);
