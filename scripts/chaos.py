@@ -8,7 +8,11 @@ timeouts, one of them on a slow network to the bank (its requests land after
 it gave up waiting), all running as the application's database role. Client
 threads then request payouts for several merchants — random
 amounts, some beyond the balance, a third of them sent again with the same
-Idempotency-Key and body, some of those at the same instant — while a fault
+Idempotency-Key and body, some of those at the same instant — and the
+collections system credits customer payments through POST /internal/payments
+(a third of them sent again with the same reference, some at the same
+instant, some with another amount, which must be refused; a request cut by a
+killed worker is retried with the same reference) — while a fault
 thread SIGKILLs a random consumer or gunicorn worker every few seconds and
 restarts Redis once.
 
@@ -16,7 +20,9 @@ After the load it waits (bounded) for every payout to be final, then checks:
 no payout still in flight; one payout per key that got a 201, and every
 answer under one key identical; `manage.py check_ledger` passes; through the
 API, for each merchant, held = the in-flight payouts, available = the ledger
-sum, and available + held + completed = the credits; against the bank's
+sum, and available + held + completed = the credits, which are exactly the
+opening credit and one per reference credited (201, or 200 after a retry),
+one credit row per such reference; against the bank's
 books, no failed payout paid ("paid and refunded = 0") and no completed one
 unpaid; no 5xx from a live
 server (connection errors while a process is killed are counted apart and
@@ -82,6 +88,10 @@ SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**31))
 
 # Five merchants with plenty, one that runs dry within seconds: both paths under load.
 CREDITS = [500_000_000] * 5 + [3_000_000]
+# The share of client iterations that credit a customer payment (money in) instead of a payout.
+CREDIT_SHARE = 0.12
+# The collections system's token for POST /internal/payments.
+INTERNAL_TOKEN = secrets.token_urlsafe(32)
 
 # The webhook receiver: this share of answers is slow, this share is a 500, and it is down
 # (port closed) for a stretch mid-load. Retries come quickly so the drain stays short.
@@ -279,6 +289,16 @@ class Tally:
     replays: int = 0
     concurrent_duplicates: int = 0
     faults: Counter = field(default_factory=Counter)
+    # Money in: every answer per reference, the (merchant, amount) each reference is for,
+    # and how many requests were sent again with the same reference or with another amount.
+    credit_answers: dict[str, list[Reply]] = field(default_factory=lambda: defaultdict(list))
+    credit_for: dict[str, tuple[int, int]] = field(default_factory=dict)
+    credit_requests: int = 0
+    credit_cut: int = 0  # credit requests whose connection a killed worker cut: retried, same reference
+    credit_resends: int = 0
+    credit_conflicts_sent: int = 0
+    credit_conflict_answers: Counter = field(default_factory=Counter)
+    credits_unanswered: list[str] = field(default_factory=list)
 
     def count(self, method: str, reply: Reply | None, error: Exception | None, began: float = 0.0) -> None:
         with self.lock:
@@ -311,10 +331,71 @@ def send_payout(port: int, tally: Tally, merchant: Merchant, key: str, body: dic
     return None
 
 
+def send_credit(port: int, tally: Tally, merchant_id: int, reference: str, amount: int) -> Reply | None:
+    """POST /internal/payments until a server answers: a cut connection is retried with the same reference."""
+    body = {"merchant_id": merchant_id, "amount_paise": amount, "reference": reference}
+    for attempt in range(TRANSPORT_RETRIES):
+        began = time.monotonic()
+        with tally.lock:
+            tally.credit_requests += 1
+        try:
+            reply = request(port, "POST", "/api/v1/internal/payments", INTERNAL_TOKEN, body)
+        except (OSError, http.client.HTTPException) as error:
+            tally.count("POST", None, error, began)
+            with tally.lock:
+                tally.credit_cut += 1
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+            continue
+        tally.count("POST", reply, None)
+        return reply
+    with tally.lock:
+        tally.credits_unanswered.append(reference)
+    return None
+
+
+def credit(port: int, merchant: Merchant, tally: Tally, rng: random.Random) -> None:
+    """A customer payment from the collections system: sometimes sent twice, or again with another amount."""
+    reference = f"chaos:{uuid.uuid4().hex}"
+    amount = rng.randint(100, 200_000)
+    with tally.lock:
+        tally.credit_for[reference] = (merchant.id, amount)
+
+    def send() -> None:
+        reply = send_credit(port, tally, merchant.id, reference, amount)
+        if reply is not None:
+            with tally.lock:
+                tally.credit_answers[reference].append(reply)
+
+    roll = rng.random()
+    if roll < 0.1:  # the same payment sent twice at the same instant
+        with tally.lock:
+            tally.credit_resends += 1
+        twin = threading.Thread(target=send)
+        twin.start()
+        send()
+        twin.join()
+        return
+    send()
+    if roll < 1 / 3:  # the collections system retries after a timeout: the same reference
+        with tally.lock:
+            tally.credit_resends += 1
+        send()
+    elif roll > 0.95:  # a mistaken resend with another amount: refused, nothing credited
+        with tally.lock:
+            tally.credit_conflicts_sent += 1
+        reply = send_credit(port, tally, merchant.id, reference, amount + 1)
+        if reply is not None:
+            with tally.lock:
+                tally.credit_conflict_answers[reply.status] += 1
+
+
 def client(port: int, merchants: list[Merchant], tally: Tally, stop: threading.Event, rng: random.Random) -> None:
     while not stop.is_set():
         merchant = rng.choice(merchants)
         roll = rng.random()
+        if roll > 1 - CREDIT_SHARE:
+            credit(port, merchant, tally, rng)
+            continue
         if roll < 0.15:  # reads, for the mix
             path = rng.choice(["/api/v1/balance", "/api/v1/payouts?limit=5", "/api/v1/ledger?limit=5"])
             began = time.monotonic()
@@ -545,9 +626,48 @@ def wait_until_final(port: int, merchants: list[Merchant]) -> tuple[int, float]:
     return in_flight, time.monotonic() - began
 
 
-def audit(port: int, env: dict, merchants: list[Merchant], tally: Tally) -> tuple[list[str], dict]:
+def audit_credits(tally: Tally) -> tuple[list[str], dict, dict[int, int]]:
+    """Money in: each reference credited once, every answer under it the same credit.
+
+    Returns the failures, the facts, and the paise credited per merchant through the API.
+    """
     failures: list[str] = []
-    facts: dict = {}
+    credited: dict[int, int] = defaultdict(int)
+    created = duplicates = 0
+    for reference, replies in tally.credit_answers.items():
+        merchant_id, amount = tally.credit_for[reference]
+        statuses = Counter(r.status for r in replies)
+        created += statuses[201]
+        duplicates += statuses[200]
+        if statuses[201] > 1:
+            failures.append(f"credit {reference}: {statuses[201]} answers 201 (credited more than once)")
+        good = [r for r in replies if r.status in (200, 201)]
+        if len(good) != len(replies):
+            failures.append(f"credit {reference}: answers {dict(statuses)}")
+        if len({(r.json["id"], r.json["ledger_entry_id"]) for r in good}) > 1:
+            failures.append(f"credit {reference}: answers name different credits")
+        if any((r.json["merchant_id"], r.json["amount_paise"]) != (merchant_id, amount) for r in good):
+            failures.append(f"credit {reference}: answered for another merchant or amount")
+        if good:
+            credited[merchant_id] += amount
+    if tally.credit_conflict_answers[409] != tally.credit_conflicts_sent:
+        failures.append(
+            f"{tally.credit_conflicts_sent} resends with another amount, "
+            f"answered {dict(tally.credit_conflict_answers)} (all must be 409)"
+        )
+    if tally.credits_unanswered:
+        failures.append(f"{len(tally.credits_unanswered)} credits never got an answer in {TRANSPORT_RETRIES} tries")
+    facts = {
+        "credit_references": len(tally.credit_for),
+        "credit_created": created,
+        "credit_duplicates": duplicates,
+        "credit_paise": sum(credited.values()),
+    }
+    return failures, facts, credited
+
+
+def audit(port: int, env: dict, merchants: list[Merchant], tally: Tally) -> tuple[list[str], dict]:
+    failures, facts, credited = audit_credits(tally)
 
     # One payout per key: every 201 under a key names the same payout, and every answer is the same.
     created: dict[tuple[int, str], int] = {}
@@ -597,15 +717,16 @@ def audit(port: int, env: dict, merchants: list[Merchant], tally: Tally) -> tupl
         held = by_status["pending"] + by_status["processing"]
         available, completed = balance["available_paise"], by_status["completed"]
         credits = sum(e["amount_paise"] for e in ledger if e["kind"] == "payment")
+        expected_credits = merchant.credit + credited[merchant.id]
         if balance["held_paise"] != held:
             failures.append(f"{who}: held {balance['held_paise']} != in-flight payouts {held}")
         if available != sum(e["amount_paise"] for e in ledger):
             failures.append(f"{who}: available {available} != ledger sum")
-        if credits != merchant.credit or available + balance["held_paise"] + completed != credits:
+        if credits != expected_credits or available + balance["held_paise"] + completed != credits:
             lost += 1
             failures.append(
                 f"{who}: available {available} + held {balance['held_paise']} + completed {completed}"
-                f" != credits {credits} (credited {merchant.credit})"
+                f" != credits {credits} (credited {expected_credits})"
             )
         debits = Counter(e["payout_id"] for e in ledger if e["kind"] == "payout")
         reversals = Counter(e["payout_id"] for e in ledger if e["kind"] == "reversal")
@@ -625,6 +746,22 @@ def audit(port: int, env: dict, merchants: list[Merchant], tally: Tally) -> tupl
 
     # The bank's own books: no payout both refunded and paid, none completed and unpaid.
     with contextlib.closing(psycopg2.connect(env["DATABASE_URL"])) as conn, conn.cursor() as cursor:
+        # Money in, in the database: one credit row per reference answered 201 or 200, and no other.
+        cursor.execute(
+            "SELECT reference, merchant_id, amount_paise FROM merchants_paymentcredit WHERE reference LIKE 'chaos:%'"
+        )
+        stored = {reference: (merchant_id, amount) for reference, merchant_id, amount in cursor.fetchall()}
+        answered = {
+            reference: tally.credit_for[reference]
+            for reference, replies in tally.credit_answers.items()
+            if any(r.status in (200, 201) for r in replies)
+        }
+        facts["credit_rows"] = len(stored)
+        if stored != answered:
+            failures.append(
+                f"credits in the database {len(stored)} != credits answered {len(answered)}: "
+                f"{sorted(set(stored) ^ set(answered))[:5]}"
+            )
         cursor.execute(
             "SELECT count(*) FILTER (WHERE p.status = 'failed' AND t.state = 'settled'),"
             " count(*) FILTER (WHERE p.status = 'completed' AND (t.state IS DISTINCT FROM 'settled'"
@@ -700,6 +837,7 @@ def main() -> int:
             "PAYOUT_SWEEP_GRACE_SECONDS": "3",
             "PAYOUT_RATE_LIMIT": "off",
             "READ_RATE_LIMIT": "off",
+            "INTERNAL_API_TOKEN": INTERNAL_TOKEN,
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
             **WEBHOOK_SETTINGS,
@@ -810,6 +948,15 @@ def print_summary(tally: Tally, facts: dict, load_seconds: float, drained: float
         f" {facts.get('gave_up', 0)} failed after no answer to the last attempt",
         f"idempotency           {len(tally.answers)} keys, {tally.replays} replays,"
         f" {tally.concurrent_duplicates} concurrent duplicates, {facts.get('mismatched', 0)} differing answers",
+        f"money in              {facts.get('credit_references', 0)} payments sent by the collections system"
+        f" ({tally.credit_requests} requests, {tally.credit_resends} resent with the same reference,"
+        f" {tally.credit_cut} retried after a killed API worker cut them):"
+        f" credited {facts.get('credit_created', 0)}, duplicates refused {facts.get('credit_duplicates', 0)}"
+        f" (200, nothing credited), other amount refused {tally.credit_conflict_answers[409]}"
+        f" of {tally.credit_conflicts_sent} (409); {facts.get('credit_rows', '?')} credit rows,"
+        f" {facts.get('credit_paise', 0)} paise",
+        f"money check           every merchant: available + held + completed = opening + credited"
+        f" ({'ok' if facts.get('lost') == 0 else 'FAILED'})",
         f"bank agrees           {facts.get('cancelled', '?')} cancelled at the bank after silence;"
         f" completed but unpaid {facts.get('completed_unpaid', '?')}",
         f"check_ledger          {'ok' if facts.get('check_ledger') == 0 else 'FAILED'}",

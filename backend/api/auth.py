@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from api import throttling
+from common.metrics import bearer_matches
 from merchants.models import Role
 from merchants.selectors import merchant_by_api_key
 from merchants.services import api_key_mark_used
@@ -142,5 +144,55 @@ class SessionScheme(OpenApiAuthenticationExtension):
             "description": (
                 "The dashboard's session cookie, from POST /auth/login. Unsafe methods (POST, DELETE) also "
                 "need the header X-CSRFToken: <csrf_token from /auth/login or /auth/session>."
+            ),
+        }
+
+
+# --- the collections system (POST /internal/payments) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class InternalCaller:
+    """The bearer of INTERNAL_API_TOKEN: a system of ours, not a merchant."""
+
+    is_authenticated: bool = True
+
+
+class InternalTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <INTERNAL_API_TOKEN>``, compared in constant time; nothing else.
+
+    While the setting is unset the route looks absent (404 ``not_found``). A
+    session or a merchant's API key is never accepted here: they are not this
+    token.
+    """
+
+    def authenticate(self, request):
+        token = settings.INTERNAL_API_TOKEN
+        if not token:
+            raise exceptions.NotFound(f"No endpoint at {request.path}.")
+        if not bearer_matches(request.META.get("HTTP_AUTHORIZATION", ""), token):
+            raise exceptions.AuthenticationFailed("Send the internal token as 'Authorization: Bearer <token>'.")
+        return InternalCaller(), None
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="internal"'
+
+
+class IsInternalCaller(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, InternalCaller)
+
+
+class InternalTokenScheme(OpenApiAuthenticationExtension):
+    target_class = InternalTokenAuthentication
+    name = "InternalToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "Authorization: Bearer <INTERNAL_API_TOKEN>: the collections system's token, not a merchant's "
+                "API key. The operation answers 404 while the server has no INTERNAL_API_TOKEN."
             ),
         }

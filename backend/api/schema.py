@@ -16,6 +16,7 @@ from api.errors import envelope
 from api.pagination import InvalidCursor, InvalidLimit, InvalidStatusFilter
 from api.serializers import Error
 from common.errors import (
+    BalanceLimitExceeded,
     Forbidden,
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -25,7 +26,9 @@ from common.errors import (
     InvalidField,
     InvalidFilter,
     InvalidIdempotencyKey,
+    InvalidMerchant,
     InvalidRequestBody,
+    PaymentReferenceConflict,
     PayoutError,
     ReferenceIdInUse,
     TooManyAttempts,
@@ -108,6 +111,9 @@ ERROR_CODES: dict[str, tuple[int, str, str | None]] = dict(
         ("request_too_large", (413, "The request body is larger than 16384 bytes.", None)),
         ("unsupported_media_type", (415, 'Unsupported media type "text/plain" in request.', None)),
         _code(ReferenceIdInUse),
+        _code(InvalidMerchant),
+        _code(PaymentReferenceConflict),
+        _code(BalanceLimitExceeded),
         _code(InsufficientFunds),
         _code(IdempotencyKeyReused),
         ("rate_limited", (429, "Request was throttled. Expected available in 1 second.", None)),

@@ -20,7 +20,15 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.errors import InvalidAmount, InvalidBankAccount, InvalidField, InvalidRequestBody, PayoutError
+from common.errors import (
+    InvalidAmount,
+    InvalidBankAccount,
+    InvalidField,
+    InvalidMerchant,
+    InvalidRequestBody,
+    PayoutError,
+)
+from merchants.services import InvalidDescription, InvalidReference
 from payouts import representations as wire
 from payouts.representations import Choice, Field, Integer, Nested, Shape, StringMap, Text, Timestamp
 
@@ -128,3 +136,15 @@ Health = serializer_for(wire.HEALTH)
 Live = serializer_for(wire.LIVE)
 Ready = serializer_for(wire.READY)
 DemoMerchant = serializer_for(wire.DEMO_MERCHANT)
+
+payment_credit_request = request_validator(
+    wire.PAYMENT_CREDIT_REQUEST,
+    not_an_object=InvalidRequestBody,
+    errors=[InvalidMerchant, InvalidAmount, InvalidReference, InvalidDescription],
+)
+demo_payment_request = request_validator(
+    wire.DEMO_PAYMENT_REQUEST, not_an_object=InvalidRequestBody, errors=[InvalidAmount]
+)
+PaymentCreditRequest = serializer_for(wire.PAYMENT_CREDIT_REQUEST, payment_credit_request)
+DemoPaymentRequest = serializer_for(wire.DEMO_PAYMENT_REQUEST, demo_payment_request)
+PaymentCredit = serializer_for(wire.PAYMENT_CREDIT)

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import docs, views, views_auth, views_exports, views_webhooks
+from api import docs, views, views_auth, views_exports, views_payments, views_webhooks
 
 _routes = [
     ("health", views.HealthView, "health"),
@@ -35,6 +35,11 @@ _routes += [
     ("api-keys", views_auth.ApiKeysView, "api-keys"),
     ("api-keys/<int:api_key_id>", views_auth.ApiKeyDetailView, "api-key"),
     ("security-events", views_auth.SecurityEventsView, "security-events"),
+]
+# Money in (CONTRACT §7): the collections system's credits, and the demo's simulated payments.
+_routes += [
+    ("internal/payments", views_payments.InternalPaymentsView, "internal-payments"),
+    ("demo/payments", views_payments.DemoPaymentsView, "demo-payments"),
 ]
 
 # Each path also answers with a trailing slash; the schema lists the plain one

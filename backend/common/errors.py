@@ -124,3 +124,27 @@ class Forbidden(PayoutError):
     status = 403
     code = "forbidden"
     message = "Your role does not allow this."
+
+
+class InvalidMerchant(PayoutError):
+    code = "invalid_merchant"
+    field = "merchant_id"
+    message = "merchant_id must be the id of an existing merchant."
+
+
+class PaymentReferenceConflict(PayoutError):
+    """A customer payment's reference already credited another merchant or another amount."""
+
+    status = 409
+    code = "payment_reference_conflict"
+    field = "reference"
+    message = "This reference was already credited with another merchant or amount; nothing was changed."
+
+
+class BalanceLimitExceeded(PayoutError):
+    """A credit that would take the available balance beyond what a 64-bit column holds."""
+
+    status = 422
+    code = "balance_limit_exceeded"
+    field = "amount_paise"
+    message = "This credit would take the available balance beyond 9223372036854775807 paise."

@@ -376,6 +376,10 @@ WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 864
 # Rate limits (api.throttling): N/s, N/m, N/h, N/<k>s or off.
 # Bearer token for GET /api/v1/metrics; unset, the endpoint answers 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+# Bearer token of the collections system for POST /api/v1/internal/payments; unset, it answers 404.
+INTERNAL_API_TOKEN = os.environ.get("INTERNAL_API_TOKEN", "").strip()
+if INTERNAL_API_TOKEN and len(INTERNAL_API_TOKEN) < 32:
+    raise ImproperlyConfigured("INTERNAL_API_TOKEN must be at least 32 characters (it moves money in)")
 # run_huey serves its host's metric files at http://0.0.0.0:<port>/metrics (same token); 0: off.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
 PAYOUT_RATE_LIMIT = env_rate("PAYOUT_RATE_LIMIT", "100/s")

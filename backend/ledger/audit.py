@@ -97,6 +97,12 @@ _REQUIRED_TRIGGERS = {
     "payouts_payout": ["payout_guard", "payout_hold", "payout_postings", "payout_never_deleted", "payout_no_truncate"],
     "payouts_payoutevent": ["payout_event_append_only", "payout_event_no_truncate"],
     "merchants_merchant": ["merchant_balance_guard"],
+    # Money in: one credit per reference, append-only (merchants/migrations/0002_payment_credit.py).
+    "merchants_paymentcredit": [
+        "payment_credit_append_only",
+        "payment_credit_no_truncate",
+        "payment_credit_matches_entry",
+    ],
 }
 
 

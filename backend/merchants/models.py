@@ -6,6 +6,9 @@ What PostgreSQL refuses here, whatever code or session asks:
   the ledger's triggers (ledger/migrations/0001_initial.py) from the ledger
   and the payouts in the same transaction; nobody writes them directly, and
   neither can go below zero (checks).
+* A payment credit's reference is unique across the system, and its row is
+  append-only and matches its ``payment`` ledger entry (merchant, amount):
+  migration 0002's triggers.
 * A bank account's IFSC and number have their formats (checks), and
   (id, merchant) is unique: the target of the payout's composite foreign key.
 
@@ -170,5 +173,35 @@ class BankAccount(models.Model):
             models.CheckConstraint(condition=Q(ifsc__regex=r"^[A-Z]{4}0[A-Z0-9]{6}$"), name="bank_account_ifsc_format"),
             models.CheckConstraint(
                 condition=Q(account_number__regex=r"^[0-9]{9,18}$"), name="bank_account_number_format"
+            ),
+        ]
+
+
+# A collections system's reference for one customer payment (CONTRACT §7, "Money in").
+PAYMENT_REFERENCE_PATTERN = r"[A-Za-z0-9_.:/-]{1,64}"
+
+
+class PaymentCredit(models.Model):
+    """One customer payment credited to a merchant, under the reference that identifies it.
+
+    The reference is the idempotency key of money in: unique across the
+    system, so one payment credits once however often it is sent. The row is
+    written in the same transaction as its ``payment`` ledger entry and never
+    changed (triggers refuse UPDATE, DELETE and TRUNCATE).
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payment_credits")
+    reference = models.CharField(max_length=64, unique=True)
+    amount_paise = models.BigIntegerField()
+    description = models.CharField(max_length=255)
+    ledger_entry = models.OneToOneField("ledger.LedgerEntry", on_delete=models.PROTECT, related_name="payment_credit")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "-id"], name="payment_credit_merchant")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_paise__gt=0), name="payment_credit_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(reference__regex=f"^{PAYMENT_REFERENCE_PATTERN}$"), name="payment_credit_reference_format"
             ),
         ]

@@ -1,13 +1,16 @@
 """Merchant onboarding and credits: every way a merchant, its users, keys and money arrive.
 
 Each function is one use case with its own durable transaction. A credit
-takes ``merchant_lock`` first and posts through the ledger
-(``ledger_payment_credit``), like every other money change.
+(``payment_credit``) takes ``merchant_lock`` first and posts through the ledger
+(``ledger_payment_credit``), like every other money change; the customer
+payment's reference makes it idempotent (``PaymentCredit``, unique reference).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,14 +18,31 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from common.errors import InvalidAmount, InvalidRequestField, NotFound
+from common.errors import (
+    BalanceLimitExceeded,
+    InvalidAmount,
+    InvalidField,
+    InvalidMerchant,
+    InvalidRequestField,
+    NotFound,
+    PaymentReferenceConflict,
+)
 from ledger.postings import MAX_AMOUNT_PAISE, ledger_payment_credit
 from merchants.keys import api_key_hash
 from merchants.locks import merchant_lock
-from merchants.models import ApiKey, BankAccount, Merchant, Role, SecurityEvent, User
+from merchants.models import (
+    PAYMENT_REFERENCE_PATTERN,
+    ApiKey,
+    BankAccount,
+    Merchant,
+    PaymentCredit,
+    Role,
+    SecurityEvent,
+    User,
+)
 from webhooks.outbox import event_record
 
 API_KEY_PREFIX_LENGTH = 12  # "sk_live_" and 4 characters of the secret: enough to tell keys apart
@@ -260,18 +280,161 @@ def api_key_mark_used(*, api_key_id: int) -> None:
         )
 
 
-def merchant_credit(*, merchant_id: int, amount_paise: int, description: str, now: datetime | None = None) -> int:
-    """Record a customer payment to the merchant: a ``payment`` credit. Returns the entry id."""
+# --- money in -----------------------------------------------------------------------------
+
+DESCRIPTION_MAX_LENGTH = 200
+_REFERENCE = re.compile(PAYMENT_REFERENCE_PATTERN)
+InvalidReference = InvalidField.of(
+    "reference", "reference must be 1 to 64 characters of A-Z, a-z, 0-9 and _ - . : / (the payment's own reference)."
+)
+InvalidDescription = InvalidField.of(
+    "description", f"description must be text of 1 to {DESCRIPTION_MAX_LENGTH} characters, without NUL (or left out)."
+)
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A customer payment's credit, and whether this call made it (False: the reference was known)."""
+
+    payment: PaymentCredit
+    created: bool
+
+
+def payment_credit(
+    *,
+    merchant_id: int,
+    amount_paise: int,
+    reference: str,
+    description: str | None = None,
+    user_id: int | None = None,
+    client_address: str | None = None,
+    now: datetime | None = None,
+) -> Credit:
+    """Credit a customer payment to the merchant, once per ``reference``.
+
+    In one transaction under ``merchant_lock``: the ``payment`` ledger entry,
+    the ``PaymentCredit`` row naming it, the ``payment.credited`` event and the
+    ``payment_credited`` security event. A known reference with the same
+    merchant and amount returns the first credit and changes nothing (the
+    description is not compared: it is a label, not the payment); with another
+    merchant or amount it is ``PaymentReferenceConflict`` and changes nothing.
+
+    Two calls with one reference at once credit once: for one merchant the
+    lock orders them and the second finds the first's row; across merchants
+    the unique index refuses the second insert, which is then answered as a
+    known reference.
+    """
     if type(amount_paise) is not int or not 0 < amount_paise <= MAX_AMOUNT_PAISE:
         raise InvalidAmount()
+    if type(reference) is not str or not _REFERENCE.fullmatch(reference):
+        raise InvalidReference()
+    if description is None:
+        description = f"Customer payment {reference}"
+    elif (
+        type(description) is not str
+        or not 0 < len(description) <= DESCRIPTION_MAX_LENGTH
+        or "\x00" in description
+        or not _encodable(description)
+    ):
+        raise InvalidDescription()
+    if (
+        type(merchant_id) is not int
+        or not 0 < merchant_id <= MAX_AMOUNT_PAISE
+        or not Merchant.objects.filter(pk=merchant_id).exists()
+    ):
+        raise InvalidMerchant()
+    known = _credit_known(merchant_id=merchant_id, amount_paise=amount_paise, reference=reference)
+    if known is not None:  # a retry: answered without the lock
+        return known
     now = now or timezone.now()
-    with transaction.atomic(durable=True):
-        merchant_lock(merchant_id=merchant_id)
-        entry = ledger_payment_credit(
-            merchant_id=merchant_id, amount_paise=amount_paise, description=description, now=now
-        )
-        event_record(merchant_id=merchant_id, type="payment.credited", data=_ledger_entry_data(entry), now=now)
-    return entry.id
+    try:
+        with transaction.atomic(durable=True):
+            merchant = merchant_lock(merchant_id=merchant_id)
+            known = _credit_known(merchant_id=merchant_id, amount_paise=amount_paise, reference=reference)
+            if known is not None:  # the same payment, credited while we waited for the lock
+                return known
+            if merchant.available_paise > MAX_AMOUNT_PAISE - amount_paise:
+                raise BalanceLimitExceeded()
+            entry = ledger_payment_credit(
+                merchant_id=merchant_id, amount_paise=amount_paise, description=description, now=now
+            )
+            payment = PaymentCredit.objects.create(
+                merchant_id=merchant_id,
+                reference=reference,
+                amount_paise=amount_paise,
+                description=description,
+                ledger_entry=entry,
+                created_at=now,
+            )
+            event_record(merchant_id=merchant_id, type="payment.credited", data=_ledger_entry_data(entry), now=now)
+            security_event_record(
+                kind=SecurityEvent.Kind.PAYMENT_CREDITED,
+                merchant_id=merchant_id,
+                user_id=user_id,
+                client_address=client_address,
+                description=f"Customer payment {reference} of {amount_paise} paise credited",
+            )
+    except IntegrityError:
+        # Another merchant's credit took the reference first (the unique index waited for it).
+        known = _credit_known(merchant_id=merchant_id, amount_paise=amount_paise, reference=reference)
+        if known is None:
+            raise
+        return known
+    return Credit(payment=payment, created=True)
+
+
+def _credit_known(*, merchant_id: int, amount_paise: int, reference: str) -> Credit | None:
+    """The credit already made under ``reference`` (None if none); a conflict if it is another payment."""
+    payment = PaymentCredit.objects.filter(reference=reference).first()
+    if payment is None:
+        return None
+    if payment.merchant_id != merchant_id or payment.amount_paise != amount_paise:
+        raise PaymentReferenceConflict()
+    return Credit(payment=payment, created=False)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def payment_reference_new(prefix: str) -> str:
+    """A reference for a credit that has none of its own (opening credits, the demo's payments)."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def merchant_credit(
+    *, merchant_id: int, amount_paise: int, description: str, reference: str | None = None, now: datetime | None = None
+) -> int:
+    """Record a customer payment to the merchant (``payment_credit``); returns the ledger entry id.
+
+    Without ``reference`` the payment gets a new one (``credit_<hex>``): for
+    credits that are not a collections system's payment (seed, opening credits).
+    """
+    credit = payment_credit(
+        merchant_id=merchant_id,
+        amount_paise=amount_paise,
+        reference=reference or payment_reference_new("credit"),
+        description=description,
+        now=now,
+    )
+    return credit.payment.ledger_entry_id
+
+
+def payment_credit_data(payment: PaymentCredit) -> dict:
+    """The credit as the API shows it (``payouts.representations.PAYMENT_CREDIT``; a test holds them equal)."""
+    return {
+        "id": payment.id,
+        "merchant_id": payment.merchant_id,
+        "amount_paise": payment.amount_paise,
+        "reference": payment.reference,
+        "description": payment.description,
+        "ledger_entry_id": payment.ledger_entry_id,
+        "created_at": payment.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
 
 
 def _ledger_entry_data(entry) -> dict:

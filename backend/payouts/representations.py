@@ -38,6 +38,7 @@ from typing import Any
 from django.db import models
 
 from ledger.models import LedgerEntry
+from merchants.models import PAYMENT_REFERENCE_PATTERN
 from payouts.models import Payout
 
 # The largest integer a 64-bit signed column (and so any amount or id) holds.
@@ -297,6 +298,30 @@ PAYOUT_REQUEST = Shape(
     },
 )
 
+# Money in (CONTRACT §7): a customer payment, from the collections system or the demo.
+PAYMENT_CREDIT_REQUEST = Shape(
+    "PaymentCreditRequest",
+    {
+        "merchant_id": ID,
+        "amount_paise": AMOUNT_PAISE,
+        "reference": Text(
+            pattern=PAYMENT_REFERENCE_PATTERN,
+            max_length=64,
+            help_text=(
+                "The collections system's reference of this customer payment: 1 to 64 of A-Z a-z 0-9 _ - . : / ; "
+                "unique across the system. Resending it credits nothing more."
+            ),
+        ),
+        "description": Text(
+            pattern=r"[^\x00]{1,200}",
+            max_length=200,
+            optional=True,
+            help_text="Shown on the ledger entry (default: Customer payment <reference>).",
+        ),
+    },
+)
+DEMO_PAYMENT_REQUEST = Shape("DemoPaymentRequest", {"amount_paise": AMOUNT_PAISE})
+
 # --- responses -----------------------------------------------------------------------------
 
 ERROR = Shape(
@@ -346,6 +371,19 @@ LEDGER_ENTRY = Shape(
         "amount_paise": Integer(),
         "description": Text(),
         "payout_id": Integer(nullable=True),
+        "created_at": Timestamp(),
+    },
+)
+
+PAYMENT_CREDIT = Shape(
+    "PaymentCredit",
+    {
+        "id": Integer(),
+        "merchant_id": Integer(),
+        "amount_paise": AMOUNT_PAISE,
+        "reference": Text(),
+        "description": Text(),
+        "ledger_entry_id": Integer(help_text="The payment entry of the merchant's ledger."),
         "created_at": Timestamp(),
     },
 )

@@ -71,3 +71,16 @@ def test_a_good_value_starts(name, value):
     result = manage_check(name, value)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_a_short_internal_token_stops_the_process_without_printing_it():
+    short = "tooshort-internal-token-31-chars"[:31]
+
+    result = manage_check("INTERNAL_API_TOKEN", short)
+    long_enough = manage_check("INTERNAL_API_TOKEN", short + "x")
+
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr
+    assert "INTERNAL_API_TOKEN must be at least 32 characters" in result.stderr
+    assert short not in result.stderr  # a secret, even a bad one, stays out of the logs
+    assert long_enough.returncode == 0, long_enough.stderr

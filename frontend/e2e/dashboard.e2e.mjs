@@ -5,6 +5,8 @@
  *
  *   1. picks a merchant in the switcher and checks the balance the page shows
  *      against the API;
+ *   1a. in demo mode, simulates a ₹12.34 customer payment from the Overview
+ *      page and sees the credit and the balance that includes it;
  *   2. requests a ₹1.00 payout with a reference and a narration: reviews
  *      them with amount and account on the confirm step (nothing is sent
  *      before payout-confirm), sees its row appear and reach completed or
@@ -327,6 +329,32 @@ async function main() {
         return shown === BigInt(balance.available_paise) && held === BigInt(balance.held_paise);
       }, { timeoutMs: 20_000, intervalMs: 500 });
       log(`     page: available ${await text(page, 'available-balance')}, held ${await text(page, 'held-balance')}`);
+    });
+
+    await step('demo mode: "Simulate a customer payment" credits ₹12.34 and the balance shows it', async () => {
+      const start = BigInt((await api('/balance', { apiKey: merchant.api_key })).available_paise);
+      await page.locator(byTestId('demo-payment-amount')).fill('12.34');
+      const [response] = await Promise.all([
+        page.waitForResponse(
+          (candidate) =>
+            candidate.request().method() === 'POST' && new URL(candidate.url()).pathname.endsWith('/demo/payments'),
+          { timeout: 15_000 },
+        ),
+        page.locator(byTestId('demo-payment-submit')).click(),
+      ]);
+      const credit = await response.json();
+      if (response.status() !== 201) fail(`POST /demo/payments answered ${response.status()}: ${JSON.stringify(credit)}`);
+      if (credit.amount_paise !== 1234 || credit.merchant_id !== merchant.id || !credit.reference.startsWith('demo_')) {
+        fail(`the demo payment credited ${JSON.stringify(credit)}`);
+      }
+      await page.locator(byTestId('demo-payment-result')).waitFor({ timeout: 10_000 });
+      const result = (await text(page, 'demo-payment-result')) ?? '';
+      if (!result.includes('₹12.34 credited') || !result.includes(credit.reference)) fail(`the result says ${JSON.stringify(result)}`);
+      await waitFor('the page balance to include the credit', async () => {
+        const balance = BigInt((await api('/balance', { apiKey: merchant.api_key })).available_paise);
+        return balance >= start + 1234n && paiseFromText(await text(page, 'available-balance')) === balance;
+      }, { timeoutMs: 15_000, intervalMs: 300 });
+      log(`     credited ${credit.reference}; page: available ${await text(page, 'available-balance')}`);
     });
 
     const before = {

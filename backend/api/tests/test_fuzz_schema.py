@@ -36,6 +36,7 @@ from merchants.models import SecurityEvent
 from webhooks import services as webhook_services
 
 OWNER_PASSWORD = "a fuzzed owner's password"
+INTERNAL_TOKEN = "the-fuzzed-collections-systems-token-0123456789"
 FUZZ_WEBHOOK_URL = "http://127.0.0.1:9/fuzzed-hooks"  # the discard port: deliveries fail, nothing listens
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # raise it for a deeper run by hand
 
@@ -131,6 +132,12 @@ def _session_headers(api) -> dict[str, str]:
 
 
 @pytest.fixture
+def django_settings(settings):
+    """pytest-django's settings, named apart from hypothesis's settings decorator."""
+    return settings
+
+
+@pytest.fixture
 def live_schema(live_server):
     return schemathesis.openapi.from_url(f"{live_server.url}/api/v1/schema", config=CONFIG)
 
@@ -138,20 +145,25 @@ def live_schema(live_server):
 def test_the_served_schema_lists_every_operation(live_schema):
     served = sorted((result.ok().method.upper(), result.ok().path) for result in live_schema.get_all_operations())
     assert served == [(method, path) for method, path, _ in OPERATIONS]
-    assert len(served) == 32
+    assert len(served) == 34
 
 
 @pytest.mark.parametrize("credentials", ["api_key", "session"])
 @pytest.mark.parametrize(("method", "path", "mode"), CASES)
 def test_every_operation_answers_as_documented(
-    live_server, live_schema, fuzzed_merchant, method, path, mode, credentials
+    live_server, live_schema, fuzzed_merchant, method, path, mode, credentials, django_settings
 ):
     operation = live_schema[path][method]
-    if credentials == "api_key":
+    resource = path.removeprefix("/api/v1")
+    # Money in: the collections system's token (whichever credentials), and the demo's button in DEMO_MODE.
+    django_settings.INTERNAL_API_TOKEN = INTERNAL_TOKEN
+    django_settings.DEMO_MODE = resource == "/demo/payments"
+    if resource == "/internal/payments":
+        auth = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+    elif credentials == "api_key":
         auth = {"Authorization": f"Bearer {fuzzed_merchant.api_key}"}
     else:
         auth = _session_headers(fuzzed_merchant.api)
-    resource = path.removeprefix("/api/v1")
 
     @given(
         case=operation.as_strategy(generation_mode=mode, headers=auth),
@@ -169,6 +181,8 @@ def test_every_operation_answers_as_documented(
                     case.query["cursor"] = fuzzed_merchant.cursors[resource]
                 else:  # a list with no second page to point into (an endpoint's deliveries)
                     del case.query["cursor"]
+            if isinstance(case.body, dict) and "merchant_id" in case.body and resource == "/internal/payments":
+                case.body["merchant_id"] = fuzzed_merchant.id  # a credit names a real merchant
             if isinstance(case.body, dict) and "bank_account_id" in case.body:
                 case.body["bank_account_id"] = fuzzed_merchant.bank_account_id
             if real_payout >= 0 and "payout_id" in (case.path_parameters or {}):

@@ -276,6 +276,36 @@ OPERATIONS = {
         **_AUTHENTICATED,
     },
     ("get", "/api/v1/security-events"): {200: [], 400: _LISTS, 403: ["forbidden"], **_AUTHENTICATED},
+    # Money in: the collections system's own token (never rate limited), and the demo's button.
+    ("post", "/api/v1/internal/payments"): {
+        200: [],
+        201: [],
+        400: [
+            "invalid_merchant",
+            "invalid_amount",
+            "invalid_field",
+            "invalid_body",
+            "malformed_json",
+        ],
+        401: ["unauthenticated"],
+        404: ["not_found"],
+        406: ["not_acceptable"],
+        409: ["payment_reference_conflict"],
+        413: ["request_too_large"],
+        415: ["unsupported_media_type"],
+        422: ["balance_limit_exceeded"],
+        503: ["database_timeout", "database_unavailable"],
+    },
+    ("post", "/api/v1/demo/payments"): {
+        201: [],
+        400: ["invalid_amount", "invalid_body", "malformed_json"],
+        403: ["forbidden"],
+        404: ["not_found"],
+        413: ["request_too_large"],
+        415: ["unsupported_media_type"],
+        422: ["balance_limit_exceeded"],
+        **_AUTHENTICATED,
+    },
 }
 
 
@@ -310,10 +340,27 @@ def test_each_operation_lists_exactly_the_statuses_it_answers_with_their_error_c
 def test_post_payouts_lists_no_409_it_never_sends(document):
     conflicts = {path for path, op in _operations(document).items() if "409" in op["responses"]}
 
-    assert conflicts == {("post", "/api/v1/payouts")}
+    assert conflicts == {("post", "/api/v1/payouts"), ("post", "/api/v1/internal/payments")}
     examples = document["paths"]["/api/v1/payouts"]["post"]["responses"]["409"]["content"]["application/json"]
     assert [e["value"]["error"]["code"] for e in examples["examples"].values()] == ["reference_id_in_use"]
+    credit = document["paths"]["/api/v1/internal/payments"]["post"]["responses"]["409"]["content"]
+    assert [e["value"]["error"]["code"] for e in credit["application/json"]["examples"].values()] == [
+        "payment_reference_conflict"
+    ]
     assert "idempotency_key_in_use" not in json.dumps(document)
+
+
+def test_money_in_is_listed_under_its_own_tags_with_its_own_security(document):
+    internal = document["paths"]["/api/v1/internal/payments"]["post"]
+    demo = document["paths"]["/api/v1/demo/payments"]["post"]
+
+    assert (internal["tags"], internal["security"]) == (["Internal"], [{"InternalToken": []}])
+    assert document["components"]["securitySchemes"]["InternalToken"]["scheme"] == "bearer"
+    assert demo["tags"] == ["Demo"]
+    assert {"Session": []} in demo["security"]
+    request = document["components"]["schemas"]["PaymentCreditRequestRequest"]
+    assert sorted(request["required"]) == ["amount_paise", "merchant_id", "reference"]
+    assert request["properties"]["reference"]["pattern"] == "^[A-Za-z0-9_.:/-]{1,64}$"
 
 
 def _headers(document, method, path, status) -> dict:

@@ -3,7 +3,9 @@ import { useEffect, useRef } from 'react';
 
 import { balanceQueryKey } from '@/features/balance/api/get-balance';
 import { BalanceSummary } from '@/features/balance/components/balance-summary';
+import { DemoPaymentForm } from '@/features/demo-payments/components/demo-payment-form';
 import { ledgerQueryKey } from '@/features/ledger/api/get-ledger';
+import { useDemoMerchants } from '@/features/merchants/api/get-demo-merchants';
 import { LedgerList } from '@/features/ledger/components/ledger-list';
 import { usePayouts } from '@/features/payouts/api/get-payouts';
 import { PayoutForm } from '@/features/payouts/components/payout-form';
@@ -20,6 +22,8 @@ export function Dashboard() {
   const { merchantId, role } = useSession();
   const queryClient = useQueryClient();
   const payouts = usePayouts();
+  // /demo/merchants answers only in demo mode: then an owner may simulate customer payments.
+  const demoMode = useDemoMerchants().isSuccess;
   const rows = payouts.data?.results ?? [];
   const live = anyInFlight(rows.map((payout) => payout.status));
   const statusSignature = payouts.data
@@ -39,6 +43,7 @@ export function Dashboard() {
   return (
     <div className="space-y-6">
       <BalanceSummary live={live} />
+      {demoMode && role === 'owner' ? <DemoPaymentForm /> : null}
       <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,24rem)_minmax(0,1fr)]">
         {/* Payouts from the dashboard are the owner's; other roles read the history. */}
         {role === 'owner' ? <PayoutForm /> : null}

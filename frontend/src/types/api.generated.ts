@@ -172,6 +172,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/demo/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description DEMO_MODE only (404 otherwise): simulate a customer payment of amount_paise to your merchant, credited under a new reference demo_<hex>. A signed-in owner only (session and X-CSRFToken). */
+        post: operations["demo_payments_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -283,6 +300,23 @@ export interface paths {
         get: operations["health_ready_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description For the collections system, not for merchants: credit a customer payment to a merchant. The reference identifies the payment: the first request with it credits (201); any later one with the same merchant and amount returns that credit again (200, the same body) and changes nothing; with another merchant or amount it is 409 payment_reference_conflict. After a timeout, retry with the same reference. An unknown merchant is 400 invalid_merchant. Needs Authorization: Bearer <INTERNAL_API_TOKEN>; 404 while the server has none. */
+        post: operations["internal_payments_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -620,6 +654,10 @@ export interface components {
             name: string;
             api_key: string;
         };
+        DemoPaymentRequestRequest: {
+            /** Format: int64 */
+            amount_paise: number;
+        };
         /**
          * @description * `ok` - ok
          *     * `unavailable` - unavailable
@@ -771,6 +809,28 @@ export interface components {
             url?: string;
             enabled_events?: components["schemas"]["EventType"][];
             status?: components["schemas"]["WebhookEndpointStatus"];
+        };
+        PaymentCredit: {
+            id: number;
+            merchant_id: number;
+            /** Format: int64 */
+            amount_paise: number;
+            reference: string;
+            description: string;
+            /** @description The payment entry of the merchant's ledger. */
+            ledger_entry_id: number;
+            /** Format: date-time */
+            created_at: string;
+        };
+        PaymentCreditRequestRequest: {
+            /** Format: int64 */
+            merchant_id: number;
+            /** Format: int64 */
+            amount_paise: number;
+            /** @description The collections system's reference of this customer payment: 1 to 64 of A-Z a-z 0-9 _ - . : / ; unique across the system. Resending it credits nothing more. */
+            reference: string;
+            /** @description Shown on the ledger entry (default: Customer payment <reference>). */
+            description?: string;
         };
         Payout: {
             id: number;
@@ -2010,6 +2070,214 @@ export interface operations {
             };
         };
     };
+    demo_payments_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DemoPaymentRequestRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentCredit"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_amount`: amount_paise must be a positive integer number of paise, at most 9223372036854775807.
+             *     - `invalid_body`: The request body must be a JSON object.
+             *     - `malformed_json`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `balance_limit_exceeded`: This credit would take the available balance beyond 9223372036854775807 paise.
+             */
+            422: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     events_list: {
         parameters: {
             query?: {
@@ -2570,6 +2838,172 @@ export interface operations {
             /**
              * @description Error codes:
              *     - `dependency_unavailable`: Unavailable: redis.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    internal_payments_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentCreditRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentCredit"];
+                };
+            };
+            201: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentCredit"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_merchant`: merchant_id must be the id of an existing merchant.
+             *     - `invalid_amount`: amount_paise must be a positive integer number of paise, at most 9223372036854775807.
+             *     - `invalid_field`: narration must be 1 to 30 printable ASCII characters (or left out).
+             *     - `invalid_body`: The request body must be a JSON object.
+             *     - `malformed_json`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `payment_reference_conflict`: This reference was already credited with another merchant or amount; nothing was changed.
+             */
+            409: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `balance_limit_exceeded`: This credit would take the available balance beyond 9223372036854775807 paise.
+             */
+            422: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
              */
             503: {
                 headers: {

@@ -72,3 +72,7 @@ export type RedeliverReply = Schemas['RedeliverReply'];
 
 /** Every event type, in the order of a payout's life, then money in. */
 export const EVENT_TYPES: readonly EventType[] = eventTypeValues;
+
+// --- money in (CONTRACT §7) ---
+/** A customer payment credited to a merchant, under its reference. */
+export type PaymentCredit = ExactPaise<Schemas['PaymentCredit']>;
