@@ -484,8 +484,19 @@ class FlakyReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 merchant_id = int(self.path.rsplit("/", 1)[-1])
+                secret = receiver.secrets.get(merchant_id)
+                if secret is None:
+                    # The endpoint exists but its secret is not known here yet (a delivery can
+                    # arrive between the endpoint's commit and the creating command's output):
+                    # like a receiver still deploying, answer 503 and take the retry.
+                    with receiver.lock:
+                        receiver.answers[503] += 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 try:
-                    Webhook(receiver.secrets[merchant_id]).verify(body, headers)
+                    Webhook(secret).verify(body, headers)
                     valid = True
                 except Exception:
                     valid = False
