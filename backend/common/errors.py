@@ -124,3 +124,10 @@ class Forbidden(PayoutError):
     status = 403
     code = "forbidden"
     message = "Your role does not allow this."
+
+
+class InvalidBankAccountDetails(PayoutError):
+    """A field of a new bank account (holder_name, ifsc, account_number) that is missing or not accepted."""
+
+    code = "invalid_bank_account_details"
+    message = "A detail of the bank account is not valid."

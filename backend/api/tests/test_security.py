@@ -87,6 +87,7 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
         "auth/session",
         "balance",
         "bank-accounts",
+        "bank-accounts/<int:bank_account_id>",
         "events",
         "events/<str:event_id>",
         "events/<str:event_id>/redeliver",
@@ -103,7 +104,7 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
         "webhook-endpoints/<int:endpoint_id>/deliveries",
         "webhook-endpoints/<int:endpoint_id>/rotate-secret",
     ]
-    assert len(PRIVATE) == 48  # 24 operations, each with and without a trailing slash
+    assert len(PRIVATE) == 54  # 27 operations, each with and without a trailing slash
 
 
 def _path(route: str, payout_id: int) -> str:
