@@ -20,6 +20,7 @@ server (embedded ones if the caller had none), BENCH_PGBENCH, and matplotlib.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -470,6 +471,7 @@ class Bench:
             "DEBUG": "false",
             "DEMO_MODE": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "BANK_ACCOUNT_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "PAYOUT_RATE_LIMIT": "off",
             "READ_RATE_LIMIT": "off",
             "HUEY_NAME": self.huey_name,

@@ -31,9 +31,9 @@ django.setup()
 
 from huey.contrib.djhuey import HUEY  # noqa: E402
 
+from merchants.models import BankAccount  # noqa: E402
 from payouts import services, tasks  # noqa: E402
 from payouts.idempotency import request_fingerprint  # noqa: E402
-from merchants.models import BankAccount  # noqa: E402
 
 
 def create_payouts(count: int, part: int = 0, parts: int = 1) -> dict:

@@ -19,6 +19,8 @@ SERVER_URL="$DATABASE_URL"
 E2E_DATABASE_URL=$(stack db create e2e)
 export DATABASE_URL="$E2E_DATABASE_URL"
 export DEBUG=false DEMO_MODE=true SECRET_KEY="e2e-$(date +%s%N)-not-secret"
+BANK_ACCOUNT_ENCRYPTION_KEY=$("$PY" -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")
+export BANK_ACCOUNT_ENCRYPTION_KEY
 export ALLOWED_HOSTS=127.0.0.1,localhost CORS_ALLOWED_ORIGINS="http://127.0.0.1:${WEB}"
 export HUEY_NAME="payouts-e2e-$$" BANK_SIMULATOR_OUTCOME=random BANK_SIMULATOR_SEED=e2e
 export PAYOUT_PROCESSING_TIMEOUT_SECONDS=2 PAYOUT_RETRY_BACKOFF_SECONDS=1 LOG_LEVEL=WARNING
