@@ -239,11 +239,11 @@ class BankAccountDetailView(MerchantView):
         return Response(wire.BANK_ACCOUNT.render(account))
 
     @extend_schema(
-        **schema.operation({200: serializers.BankAccount}, "invalid_bank_account_details", "forbidden", "not_found"),
+        **schema.operation({200: serializers.BankAccount}, "forbidden", "not_found"),
         operation_id="bank_account_deactivate",
         description=(
             "Deactivate the account: no new payout goes to it (payouts already in flight complete). Again "
-            "changes nothing. A rejected account cannot be deactivated. The signed-in owner only."
+            "changes nothing; a rejected account, which takes no payouts, stays rejected. The signed-in owner only."
         ),
     )
     def delete(self, request, bank_account_id: int):

@@ -90,16 +90,16 @@ def bank_account_add(
 def bank_account_deactivate(
     *, merchant_id: int, bank_account_id: int, user_id: int | None, client_address: str | None
 ) -> BankAccount:
-    """No payout goes to the account any more. Twice changes nothing; a rejected one cannot be (it takes none)."""
+    """No payout goes to the account any more. Twice changes nothing.
+
+    A rejected account takes no payouts already: it stays rejected (what the
+    bank said is kept), and nothing changes.
+    """
     with transaction.atomic(durable=True):
         account = BankAccount.objects.select_for_update().filter(merchant_id=merchant_id, pk=bank_account_id).first()
         if account is None:
             raise NotFound("No such bank account.")
-        if account.status == Status.REJECTED:
-            raise InvalidBankAccountDetails(
-                "This bank account was rejected by the bank; it takes no payouts and needs no deactivation."
-            )
-        if account.status != Status.DEACTIVATED:
+        if account.status in (Status.PENDING_VERIFICATION, Status.VERIFIED):
             account.status = Status.DEACTIVATED
             account.deactivated_at = _db_now()
             account.next_verification_at = None

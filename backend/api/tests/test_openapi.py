@@ -150,7 +150,6 @@ OPERATIONS = {
     ("get", "/api/v1/bank-accounts/{bank_account_id}"): {200: [], 404: ["not_found"], **_AUTHENTICATED},
     ("delete", "/api/v1/bank-accounts/{bank_account_id}"): {
         200: [],
-        400: ["invalid_bank_account_details"],
         403: ["forbidden"],
         404: ["not_found"],
         **_AUTHENTICATED,

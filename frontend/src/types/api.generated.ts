@@ -162,7 +162,7 @@ export interface paths {
         get: operations["bank_account_get"];
         put?: never;
         post?: never;
-        /** @description Deactivate the account: no new payout goes to it (payouts already in flight complete). Again changes nothing. A rejected account cannot be deactivated. The signed-in owner only. */
+        /** @description Deactivate the account: no new payout goes to it (payouts already in flight complete). Again changes nothing; a rejected account, which takes no payouts, stays rejected. The signed-in owner only. */
         delete: operations["bank_account_deactivate"];
         options?: never;
         head?: never;
@@ -2316,24 +2316,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BankAccount"];
-                };
-            };
-            /**
-             * @description Error codes:
-             *     - `invalid_bank_account_details`: ifsc must be an IFSC: 4 capital letters, a 0, then 6 capital letters or digits (like HDFC0001234).
-             */
-            400: {
-                headers: {
-                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
-                    "X-Request-ID": string;
-                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
-                    "RateLimit-Policy"?: string;
-                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
-                    RateLimit?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
                 };
             };
             /**
