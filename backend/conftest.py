@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import psycopg2
 import pytest
+from django.conf import settings
 from django.core.servers import basehttp
 from django.db import connection, connections
 from django.test import TransactionTestCase
@@ -46,6 +47,11 @@ BACKEND = Path(__file__).resolve().parent
 # The live server's listen backlog is 10 by default; the concurrency tests open
 # forty connections at the same instant, as gunicorn in production accepts.
 basehttp.WSGIServer.request_queue_size = 256
+
+# The processes tests start (API, workers, commands) run with DEBUG off, where a
+# generated bank account encryption key is refused: they get this process's key,
+# so each reads the account numbers the others wrote.
+os.environ.setdefault("BANK_ACCOUNT_ENCRYPTION_KEY", ",".join(settings.BANK_ACCOUNT_ENCRYPTION_KEYS))
 
 
 _OWNER: dict[str, str] = {}

@@ -485,6 +485,7 @@ class Bench:
             "DEBUG": "false",
             "DEMO_MODE": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "BANK_ACCOUNT_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "PAYOUT_RATE_LIMIT": "off",
             "READ_RATE_LIMIT": "off",
             "HUEY_NAME": self.huey_name,

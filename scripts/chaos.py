@@ -40,6 +40,7 @@ CHAOS_SEED, CHAOS_KEEP=1 keeps the scratch database and the logs.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
@@ -841,6 +842,7 @@ def main() -> int:
             "DEBUG": "false",
             "DEMO_MODE": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "BANK_ACCOUNT_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "BANK_SIMULATOR_OUTCOME": "random",
             "PAYOUT_PROCESSING_TIMEOUT_SECONDS": "2",

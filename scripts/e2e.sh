@@ -2,8 +2,10 @@
 # The dashboard in headless Chromium against the real API and worker.
 # Starts its own stack on free ports against a fresh database `<name>_e2e` on
 # the configured server (DATABASE_URL / REDIS_URL must be set: scripts/test.sh
-# does it), runs frontend/e2e/dashboard.e2e.mjs and webhooks.e2e.mjs (with a
-# real receiver on 127.0.0.1), then checks the ledger.
+# does it), runs frontend/e2e/dashboard.e2e.mjs and webhooks.e2e.mjs (DEMO_MODE
+# on; the webhooks with a real receiver on 127.0.0.1), then restarts the API and
+# the worker with DEMO_MODE off and runs frontend/e2e/onboarding.e2e.mjs,
+# checking the ledger after each.
 # Finds or installs the browser first: scripts/browser.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,8 @@ SERVER_URL="$DATABASE_URL"
 E2E_DATABASE_URL=$(stack db create e2e)
 export DATABASE_URL="$E2E_DATABASE_URL"
 export DEBUG=false DEMO_MODE=true SECRET_KEY="e2e-$(date +%s%N)-not-secret"
+BANK_ACCOUNT_ENCRYPTION_KEY=$("$PY" -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")
+export BANK_ACCOUNT_ENCRYPTION_KEY
 export ALLOWED_HOSTS=127.0.0.1,localhost CORS_ALLOWED_ORIGINS="http://127.0.0.1:${WEB}"
 export HUEY_NAME="payouts-e2e-$$" BANK_SIMULATOR_OUTCOME=random BANK_SIMULATOR_SEED=e2e
 export PAYOUT_PROCESSING_TIMEOUT_SECONDS=2 PAYOUT_RETRY_BACKOFF_SECONDS=1 LOG_LEVEL=WARNING
@@ -68,4 +72,19 @@ stack wait "http://127.0.0.1:${API}/api/v1/health" "http://127.0.0.1:${WEB}/" --
 
 (cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" npm run --silent e2e)
 (cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" node e2e/webhooks.e2e.mjs)
+(cd backend && "$PY" manage.py check_ledger | tail -n 1)
+
+# The second run: DEMO_MODE off, as in production. The API and the worker restart on the
+# same port and database; a merchant is onboarded as the README says (frontend/e2e/onboarding.e2e.mjs).
+kill -TERM -- "-${pids[0]}" 2>/dev/null || true
+wait "${pids[0]}" 2>/dev/null || true
+export DEMO_MODE=false
+ONBOARDING_EMAIL="owner@first-day-e2e.example" ONBOARDING_PASSWORD="e2e-first-day-$(date +%s%N)"
+(cd backend && "$PY" manage.py create_merchant --name "First Day E2E Pvt Ltd" --credit-paise 500000 \
+  --owner-email "$ONBOARDING_EMAIL" --owner-password "$ONBOARDING_PASSWORD" >/dev/null)
+"$PY" scripts/stack.py serve --port "$API" --workers 2 --consumers 1 --logs "$logs" &
+pids[0]=$!
+stack wait "http://127.0.0.1:${API}/api/v1/health" --timeout 60
+(cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" \
+  E2E_OWNER_EMAIL="$ONBOARDING_EMAIL" E2E_OWNER_PASSWORD="$ONBOARDING_PASSWORD" npm run --silent e2e:onboarding)
 (cd backend && "$PY" manage.py check_ledger | tail -n 1)

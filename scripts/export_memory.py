@@ -16,9 +16,11 @@ prints the numbers as JSON. Too slow for `make test`: the test suite exports
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -89,6 +91,7 @@ def main(argv: list[str]) -> int:
             "DEBUG": "false",
             "DEMO_MODE": "false",
             "SECRET_KEY": f"export-memory-{tag}-not-secret",
+            "BANK_ACCOUNT_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "READ_RATE_LIMIT": "off",
             "HUEY_NAME": f"export-memory-{tag}",

@@ -182,12 +182,14 @@ redis-cli -u "$redis_url" flushdb >/dev/null
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 api="http://127.0.0.1:$port/api/v1"
 secret_key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
+bank_account_key=$(python3 -c 'import base64, secrets; print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')
 
 run_container() { # run_container NAME: started with the check's settings
   containers+=("$1")
   docker run -d --name "$1" --network host \
     -e DATABASE_OWNER_URL="$database_url" -e DATABASE_URL="$app_database_url" -e REDIS_URL="$redis_url" \
-    -e SECRET_KEY="$secret_key" -e DEBUG=false -e ALLOWED_HOSTS=127.0.0.1,localhost \
+    -e SECRET_KEY="$secret_key" -e BANK_ACCOUNT_ENCRYPTION_KEY="$bank_account_key" \
+    -e DEBUG=false -e ALLOWED_HOSTS=127.0.0.1,localhost \
     -e DEMO_MODE=true -e BANK_SIMULATOR_OUTCOME=success -e HUEY_NAME="$run_id" \
     -e API_PORT="$port" -e GRACEFUL_TIMEOUT="$grace" -e WEB_CONCURRENCY=2 -e HUEY_WORKERS=4 \
     "$image" >/dev/null

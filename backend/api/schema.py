@@ -22,6 +22,7 @@ from common.errors import (
     InsufficientFunds,
     InvalidAmount,
     InvalidBankAccount,
+    InvalidBankAccountDetails,
     InvalidCredentials,
     InvalidField,
     InvalidFilter,
@@ -91,6 +92,14 @@ ERROR_CODES: dict[str, tuple[int, str, str | None]] = dict(
         _code(InvalidRequestBody),
         _code(InvalidAmount),
         _code(InvalidBankAccount),
+        (
+            InvalidBankAccountDetails.code,
+            (
+                400,
+                "ifsc must be an IFSC: 4 capital letters, a 0, then 6 capital letters or digits (like HDFC0001234).",
+                "ifsc",
+            ),
+        ),
         (InvalidField.code, (400, "narration must be 1 to 30 printable ASCII characters (or left out).", "narration")),
         _code(InvalidStatusFilter),
         (

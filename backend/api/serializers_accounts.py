@@ -70,6 +70,19 @@ LoginRequest = inline_serializer(
 )
 DemoLoginRequest = inline_serializer("DemoLoginRequest", {"merchant_id": serializers.IntegerField(min_value=1)})
 # A name is trimmed: it needs one character that is not a space.
+BankAccountRequest = inline_serializer(
+    "BankAccountRequest",
+    {
+        # Not blank, no control characters (C0, DEL, C1).
+        "holder_name": serializers.RegexField(
+            r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$",
+            max_length=200,
+            help_text="The account holder's name.",
+        ),
+        "ifsc": serializers.RegexField(r"^[A-Z]{4}0[A-Z0-9]{6}$", help_text="Like HDFC0001234."),
+        "account_number": serializers.RegexField(r"^[0-9]{9,18}$", help_text="9 to 18 digits, as a string."),
+    },
+)
 ApiKeyRequest = inline_serializer(
     "ApiKeyRequest",
     {"name": serializers.RegexField(r"^[^\x00]*[^\x00\s][^\x00]*$", min_length=1, max_length=100)},

@@ -11,6 +11,7 @@ _routes = [
     ("balance", views.BalanceView, "balance"),
     ("ledger", views.LedgerView, "ledger"),
     ("bank-accounts", views.BankAccountsView, "bank-accounts"),
+    ("bank-accounts/<int:bank_account_id>", views.BankAccountDetailView, "bank-account"),
     ("payouts", views.PayoutsView, "payouts"),
     ("payouts/<int:payout_id>", views.PayoutDetailView, "payout"),
     ("payouts/<int:payout_id>/events", views.PayoutEventsView, "payout-events"),

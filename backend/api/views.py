@@ -15,17 +15,21 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import filters, permissions, schema, selectors, serializers, throttling
+from api import filters, permissions, schema, selectors, serializers, serializers_accounts, throttling
 from api.errors import envelope
 from api.pagination import NewestFirst
 from common import metrics
 from common.errors import InvalidBankAccount, InvalidIdempotencyKey
+from merchants import accounts
+from merchants.accounts import bank_account_details_checked
+from merchants.models import BankAccount
 from payouts import representations as wire
 from payouts import services, tasks
 from payouts.idempotency import request_fingerprint
 from payouts.representations import DependencyState, WorkerState
 
 logger = logging.getLogger(__name__)
+BankAccountStatus = BankAccount.Status
 
 OK, UNAVAILABLE = DependencyState.OK.value, DependencyState.UNAVAILABLE.value
 
@@ -169,9 +173,88 @@ class LedgerView(MerchantView):
 
 
 class BankAccountsView(MerchantView):
-    @extend_schema(**schema.operation({200: schema.list_of(serializers.BankAccount)}))
+    """Reads: every role and API keys. Adding one: the signed-in owner only (a leaked key must not add one)."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [permissions.OWNERS]
+        return super().get_permissions()
+
+    @extend_schema(
+        **schema.operation({200: schema.list_of(serializers.BankAccount)}),
+        operation_id="bank_accounts_list",
+        description="The merchant's bank accounts, oldest first, with their verification status.",
+    )
     def get(self, request):
         return Response([wire.BANK_ACCOUNT.render(a) for a in selectors.bank_accounts(merchant_id=request.user.id)])
+
+    @extend_schema(
+        **schema.operation(
+            {201: serializers.BankAccount},
+            "invalid_bank_account_details",
+            "invalid_body",
+            "malformed_json",
+            "unsupported_media_type",
+            "request_too_large",
+            "forbidden",
+        ),
+        request=serializers_accounts.BankAccountRequest,
+        operation_id="bank_accounts_create",
+        description=(
+            "Add a bank account. It starts pending_verification; the bank's penny-drop check makes it verified "
+            "(with the bank's registered_name) or rejected (with rejection_reason) within seconds. Payouts go "
+            "to verified accounts only. The signed-in owner only: an API key gets 403 forbidden."
+        ),
+    )
+    def post(self, request):
+        principal = request.user
+        holder_name, ifsc, number = bank_account_details_checked(request.data)
+        account = accounts.bank_account_add(
+            merchant_id=principal.merchant_id,
+            holder_name=holder_name,
+            ifsc=ifsc,
+            account_number=number,
+            user_id=principal.user_id,
+            client_address=throttling.client_address(request),
+        )
+        tasks.enqueue_verification(account.id)  # committed: the bank is asked now, or by the sweep
+        return Response(wire.BANK_ACCOUNT.render(account), status=201)
+
+
+class BankAccountDetailView(MerchantView):
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [permissions.OWNERS]
+        return super().get_permissions()
+
+    @extend_schema(
+        **schema.operation({200: serializers.BankAccount}, "not_found"),
+        operation_id="bank_account_get",
+        description="One of the merchant's bank accounts, with its verification status.",
+    )
+    def get(self, request, bank_account_id: int):
+        account = selectors.bank_account_get(merchant_id=request.user.id, bank_account_id=bank_account_id)
+        if account is None:
+            return Response(envelope("not_found", "No such bank account."), status=404)
+        return Response(wire.BANK_ACCOUNT.render(account))
+
+    @extend_schema(
+        **schema.operation({200: serializers.BankAccount}, "forbidden", "not_found"),
+        operation_id="bank_account_deactivate",
+        description=(
+            "Deactivate the account: no new payout goes to it (payouts already in flight complete). Again "
+            "changes nothing; a rejected account, which takes no payouts, stays rejected. The signed-in owner only."
+        ),
+    )
+    def delete(self, request, bank_account_id: int):
+        principal = request.user
+        account = accounts.bank_account_deactivate(
+            merchant_id=principal.merchant_id,
+            bank_account_id=bank_account_id,
+            user_id=principal.user_id,
+            client_address=throttling.client_address(request),
+        )
+        return Response(wire.BANK_ACCOUNT.render(account))
 
 
 class PayoutsView(MerchantView):
@@ -239,7 +322,9 @@ class PayoutsView(MerchantView):
         key = _idempotency_key(request.headers.get("Idempotency-Key"))
         body = serializers.payout_request(request.data)
         bank_account_id = body["bank_account_id"]
-        if not selectors.bank_account_exists(merchant_id=merchant_id, bank_account_id=bank_account_id):
+        # One statement, the one that always checked the account is the merchant's: now it also says why not.
+        account_status = selectors.bank_account_status(merchant_id=merchant_id, bank_account_id=bank_account_id)
+        if account_status is None:
             raise InvalidBankAccount()
         response = services.payout_create(
             merchant_id=merchant_id,
@@ -250,6 +335,8 @@ class PayoutsView(MerchantView):
             reference_id=body.get("reference_id"),
             narration=body.get("narration"),
             notes=body.get("notes"),
+            # Not verified: refused, unless the key replays a payout made while it was (payout_create).
+            bank_account_refusal=_NOT_PAYABLE.get(account_status),
         )
         if response.payout_id is not None:  # committed: hand it to the worker
             metrics.PAYOUTS_CREATED.inc()
@@ -259,6 +346,14 @@ class PayoutsView(MerchantView):
             http["Idempotent-Replayed"] = "true"
         return http
 
+
+_NOT_PAYABLE: dict[str, str] = {
+    BankAccountStatus.PENDING_VERIFICATION: (
+        "This bank account is still pending verification by the bank; payouts go to verified accounts only."
+    ),
+    BankAccountStatus.REJECTED: "This bank account was rejected by the bank; payouts go to verified accounts only.",
+    BankAccountStatus.DEACTIVATED: "This bank account is deactivated; payouts go to verified accounts only.",
+}
 
 _IDEMPOTENCY_KEY = re.compile(schema.IDEMPOTENCY_KEY_PATTERN)
 

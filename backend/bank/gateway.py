@@ -15,6 +15,10 @@ API; EXPLAINER.md, "Silence is not a refusal"):
   arrives later; ``settled``: too late, it paid; ``no_answer``: nothing is
   known, ask again.
 * ``statement``: the bank's records, for reconciliation.
+* ``verify_account``: a penny-drop check of an account before any payout goes
+  to it: ``verified`` with the name the bank has on record, ``rejected`` with
+  why, or ``no_answer`` (ask again later: silence is never a rejection). It
+  takes the holder's name as given, as real name-match checks do.
 
 Every final answer carries the amount and account the bank has on record, so
 the engine checks them before applying it. ``unknown`` and ``no_answer`` are
@@ -34,6 +38,13 @@ bank late, as over a slow network: the sender gives up after
 ``BANK_REQUEST_TIMEOUT_SECONDS`` with ``no_answer``, and the request still
 lands afterwards. A settled, declined or cancelled reference answers the same
 forever.
+
+Sandbox accounts (CONTRACT §9): whatever ``BANK_SIMULATOR_OUTCOME`` says, a
+transfer to ``111111111111`` always settles, to ``222222222222`` is always
+declined, to ``333333333333`` never gets an answer, to ``444444444444`` gets
+none for its first request and settles on the next; ``555555555555`` fails
+verification ("account closed"). Every other account verifies at once, with
+the holder's name upper-cased as the registered name.
 """
 
 from __future__ import annotations
@@ -70,6 +81,18 @@ DECLINE_REASONS = (
 )
 CANCEL_REASON = "cancelled at the sender's request"
 
+VERIFIED = "verified"
+REJECTED = "rejected"
+
+# CONTRACT §9: what each sandbox account number does, whatever BANK_SIMULATOR_OUTCOME says.
+SANDBOX_SETTLES = "111111111111"
+SANDBOX_DECLINED = "222222222222"
+SANDBOX_NEVER_ANSWERS = "333333333333"
+SANDBOX_SETTLES_ON_RETRY = "444444444444"
+SANDBOX_ACCOUNT_CLOSED = "555555555555"
+SANDBOX_DECLINE_REASON = "declined by the beneficiary bank"
+ACCOUNT_CLOSED_REASON = "account closed"
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -89,6 +112,13 @@ class StatementLine:
     amount_paise: int | None
 
 
+@dataclass(frozen=True)
+class Verification:
+    outcome: str  # verified, rejected or no_answer
+    registered_name: str = ""
+    reason: str = ""
+
+
 class Gateway(Protocol):
     def send(self, *, reference: str, amount_paise: int, ifsc: str, account_number: str) -> Answer: ...
 
@@ -97,6 +127,8 @@ class Gateway(Protocol):
     def cancel(self, *, reference: str) -> Answer: ...
 
     def statement(self) -> Iterator[StatementLine]: ...
+
+    def verify_account(self, *, ifsc: str, account_number: str, holder_name: str) -> Verification: ...
 
 
 class SimulatedBank:
@@ -177,13 +209,13 @@ class SimulatedBank:
         return Answer(NO_ANSWER)
 
     def _receive(self, request: dict) -> Answer:
-        reference = request["reference"]
-        first = self._books(reference, 1, self._draw(reference, 1))
+        reference, account = request["reference"], request["account_number"]
+        first = self._books(reference, 1, self._draw(reference, 1, account), account)
         with connection.cursor() as cursor:
             cursor.execute(self._RECEIVE, {**request, **first})
             state, bank_reference, reason, requests, inserted, amount, ifsc, account = cursor.fetchone()
             if not inserted and state == LOST:
-                again = self._books(reference, requests, self._draw(reference, requests))
+                again = self._books(reference, requests, self._draw(reference, requests, account), account)
                 if again["state"] != LOST:
                     cursor.execute(self._RESOLVE, again)
                 cursor.execute(self._READ, [reference])
@@ -197,13 +229,17 @@ class SimulatedBank:
         )
 
     @staticmethod
-    def _books(reference: str, request_number: int, outcome: str) -> dict:
+    def _books(reference: str, request_number: int, outcome: str, account_number: str = "") -> dict:
         """The bank's record of a request with this outcome."""
         if outcome == SETTLED:
             utr = "UTR" + hashlib.sha256(reference.encode()).hexdigest()[:16].upper()
             return {"reference": reference, "state": SETTLED, "bank_reference": utr, "reason": ""}
         if outcome == DECLINED:
-            reason = DECLINE_REASONS[request_number % len(DECLINE_REASONS)]
+            reason = (
+                SANDBOX_DECLINE_REASON
+                if account_number == SANDBOX_DECLINED
+                else DECLINE_REASONS[request_number % len(DECLINE_REASONS)]
+            )
             return {"reference": reference, "state": DECLINED, "bank_reference": "", "reason": reason}
         return {"reference": reference, "state": LOST, "bank_reference": "", "reason": ""}
 
@@ -234,7 +270,22 @@ class SimulatedBank:
             for reference, state, amount in cursor:
                 yield StatementLine(reference, state, amount)
 
-    def _draw(self, reference: str, request_number: int) -> str:
+    def verify_account(self, *, ifsc: str, account_number: str, holder_name: str) -> Verification:
+        """A penny-drop check, answered at once (no transfer is recorded: a real one is refunded)."""
+        assert not connection.in_atomic_block, "the bank is never called inside a transaction"
+        if account_number == SANDBOX_ACCOUNT_CLOSED:
+            return Verification(REJECTED, reason=ACCOUNT_CLOSED_REASON)
+        return Verification(VERIFIED, registered_name=" ".join(holder_name.upper().split()))
+
+    def _draw(self, reference: str, request_number: int, account_number: str = "") -> str:
+        sandbox = {
+            SANDBOX_SETTLES: SETTLED,
+            SANDBOX_DECLINED: DECLINED,
+            SANDBOX_NEVER_ANSWERS: NO_ANSWER,
+            SANDBOX_SETTLES_ON_RETRY: NO_ANSWER if request_number == 1 else SETTLED,
+        }.get(account_number)
+        if sandbox is not None:
+            return sandbox
         if self.outcome != "random":
             return {"success": SETTLED, "failure": DECLINED, "hang": NO_ANSWER}[self.outcome]
         rng = random.Random(f"{self.seed}:{reference}:{request_number}") if self.seed is not None else random

@@ -148,3 +148,10 @@ class BalanceLimitExceeded(PayoutError):
     code = "balance_limit_exceeded"
     field = "amount_paise"
     message = "This credit would take the available balance beyond 9223372036854775807 paise."
+
+
+class InvalidBankAccountDetails(PayoutError):
+    """A field of a new bank account (holder_name, ifsc, account_number) that is missing or not accepted."""
+
+    code = "invalid_bank_account_details"
+    message = "A detail of the bank account is not valid."

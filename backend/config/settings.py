@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 import redis
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -103,6 +104,48 @@ def _secret_key() -> tuple[str, bool]:
 
 
 SECRET_KEY, SECRET_KEY_GENERATED = _secret_key()
+
+
+def _bank_account_encryption_keys() -> tuple[list[str], bool]:
+    """The Fernet keys that encrypt bank account numbers at rest, and whether they were generated.
+
+    ``BANK_ACCOUNT_ENCRYPTION_KEY`` is one key, or several separated by commas
+    (the first encrypts, every one decrypts: how a key is rotated). Unset, a
+    key is generated into .data/bank_account_key (mode 0600) and kept there,
+    so local runs and tests read back what they wrote; the API and the worker
+    refuse to start with it when DEBUG is off (config/wsgi.py,
+    payouts/apps.py): lose that file and the numbers are gone.
+    """
+    configured = [k.strip() for k in os.environ.get("BANK_ACCOUNT_ENCRYPTION_KEY", "").split(",") if k.strip()]
+    if configured:
+        for key in configured:
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError) as exc:
+                raise ImproperlyConfigured(
+                    "BANK_ACCOUNT_ENCRYPTION_KEY must be one or more Fernet keys (32 url-safe base64-encoded bytes),"
+                    " comma separated"
+                ) from exc
+        return configured, False
+    path = embedded.DATA_DIR / "bank_account_key"
+    try:
+        return [path.read_text().strip()], True
+    except FileNotFoundError:
+        pass
+    key = Fernet.generate_key().decode()
+    try:
+        embedded.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+    except FileExistsError:
+        return [path.read_text().strip()], True
+    except OSError:
+        pass  # read-only filesystem: this process's own key (DEBUG only: production sets one)
+    return [key], True
+
+
+BANK_ACCOUNT_ENCRYPTION_KEYS, BANK_ACCOUNT_ENCRYPTION_KEY_GENERATED = _bank_account_encryption_keys()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] + (["*"] if DEBUG else []))
 

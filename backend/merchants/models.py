@@ -9,8 +9,11 @@ What PostgreSQL refuses here, whatever code or session asks:
 * A payment credit's reference is unique across the system, and its row is
   append-only and matches its ``payment`` ledger entry (merchant, amount):
   migration 0002's triggers.
-* A bank account's IFSC and number have their formats (checks), and
-  (id, merchant) is unique: the target of the payout's composite foreign key.
+* A bank account's IFSC and last four digits have their formats, its number
+  is a Fernet token, never the number in clear (checks); its status moves
+  only along pending_verification -> verified | rejected, verified |
+  pending_verification -> deactivated (a trigger), and (id, merchant) is
+  unique: the target of the payout's composite foreign key.
 
 Every table of merchant data carries ``merchant_id`` so the schema can be
 distributed by merchant (EXPLAINER.md, "Growth").
@@ -160,19 +163,76 @@ class SecurityEvent(models.Model):
 
 
 class BankAccount(models.Model):
+    """Where a merchant's payouts go. Added by its owner, verified by the bank, never deleted.
+
+    ``pending_verification`` -> ``verified`` (the bank's ``registered_name``)
+    or ``rejected`` (``rejection_reason``); ``verified`` or
+    ``pending_verification`` -> ``deactivated``. Nothing else: the trigger of
+    merchants/migrations/0003 refuses any other transition, any change of
+    the account's details, and any delete (payouts point at it). Payouts go
+    to ``verified`` accounts only (payouts/migrations/0003 refuses the rest).
+
+    The number is stored encrypted (``merchants.account_numbers``); the last
+    four digits are kept in clear to show it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING_VERIFICATION = "pending_verification"
+        VERIFIED = "verified"
+        REJECTED = "rejected"
+        DEACTIVATED = "deactivated"
+
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="bank_accounts")
     holder_name = models.CharField(max_length=200)
     ifsc = models.CharField(max_length=11)
-    account_number = models.CharField(max_length=18)
+    # A Fernet token (merchants.account_numbers): never the number in clear.
+    account_number_encrypted = models.TextField()
+    account_last4 = models.CharField(max_length=4)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING_VERIFICATION)
+    registered_name = models.CharField(max_length=200, null=True, blank=True)
+    rejection_reason = models.CharField(max_length=255, null=True, blank=True)
     created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    # While pending: how many times the bank was asked, and when to ask next
+    # (a lease while a worker asks; the sweep picks up what is overdue).
+    verification_requests = models.PositiveIntegerField(default=0)
+    next_verification_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             # The target of the payout's composite foreign key (bank account, merchant).
             models.UniqueConstraint(fields=["id", "merchant"], name="bank_account_id_merchant"),
             models.CheckConstraint(condition=Q(ifsc__regex=r"^[A-Z]{4}0[A-Z0-9]{6}$"), name="bank_account_ifsc_format"),
+            models.CheckConstraint(condition=Q(account_last4__regex=r"^[0-9]{4}$"), name="bank_account_last4_format"),
+            # A Fernet token starts with its version byte, 0x80: "gAAAAA" in base64. A number never does.
             models.CheckConstraint(
-                condition=Q(account_number__regex=r"^[0-9]{9,18}$"), name="bank_account_number_format"
+                condition=Q(account_number_encrypted__startswith="gAAAAA"), name="bank_account_number_encrypted"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending_verification", "verified", "rejected", "deactivated"]),
+                name="bank_account_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="verified") | Q(registered_name__isnull=False, decided_at__isnull=False),
+                name="bank_account_verified_has_registered_name",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | Q(rejection_reason__isnull=False, decided_at__isnull=False),
+                name="bank_account_rejected_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="deactivated", deactivated_at__isnull=False)
+                | Q(~Q(status="deactivated"), deactivated_at__isnull=True),
+                name="bank_account_deactivated_at_when_deactivated",
+            ),
+        ]
+        indexes = [
+            # The sweep: accounts still waiting for the bank's answer.
+            models.Index(
+                fields=["next_verification_at"],
+                name="bank_account_pending",
+                condition=Q(status="pending_verification"),
             ),
         ]
 

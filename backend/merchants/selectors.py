@@ -78,12 +78,19 @@ def bank_accounts(*, merchant_id: int) -> QuerySet[BankAccount]:
     return BankAccount.objects.filter(merchant_id=merchant_id).order_by("id")
 
 
-def bank_account_exists(*, merchant_id: int, bank_account_id: int) -> bool:
+def bank_account_get(*, merchant_id: int, bank_account_id: int) -> BankAccount | None:
+    return BankAccount.objects.filter(merchant_id=merchant_id, pk=bank_account_id).first()
+
+
+def bank_account_status(*, merchant_id: int, bank_account_id: int) -> str | None:
+    """The status of the merchant's bank account, or None if it has none with that id. One statement."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM merchants_bankaccount WHERE id = %s AND merchant_id = %s", [bank_account_id, merchant_id]
+            "SELECT status FROM merchants_bankaccount WHERE id = %s AND merchant_id = %s",
+            [bank_account_id, merchant_id],
         )
-        return cursor.fetchone() is not None
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def demo_merchants() -> list[dict]:

@@ -31,6 +31,7 @@ from common.errors import (
     PaymentReferenceConflict,
 )
 from ledger.postings import MAX_AMOUNT_PAISE, ledger_payment_credit
+from merchants.account_numbers import account_number_encrypt
 from merchants.keys import api_key_hash
 from merchants.locks import merchant_lock
 from merchants.models import (
@@ -67,7 +68,7 @@ def merchant_create(
     owner_password: str | None = None,
     now: datetime | None = None,
 ) -> NewMerchant:
-    """Create a merchant with its bank accounts and an API key (and its owner, given an email).
+    """Create a merchant with its bank accounts (verified) and an API key (and its owner, given an email).
 
     The plain key is returned once and stored only as its hash. Pass
     ``api_key`` to register a key derived elsewhere (demo merchants).
@@ -80,7 +81,7 @@ def merchant_create(
     with transaction.atomic(durable=True):
         merchant = Merchant.objects.create(name=name, is_demo=is_demo, created_at=now)
         accounts = BankAccount.objects.bulk_create(
-            [BankAccount(merchant=merchant, created_at=now, **account) for account in bank_accounts]
+            [_verified_account(merchant=merchant, now=now, **account) for account in bank_accounts]
         )
         key = api_key_issue(merchant_id=merchant.id, key=api_key, name="Default", now=now)
         owner = None
@@ -92,6 +93,21 @@ def merchant_create(
         api_key=key,
         bank_account_ids=[a.id for a in accounts],
         owner_id=owner.id if owner else None,
+    )
+
+
+def _verified_account(*, merchant: Merchant, holder_name: str, ifsc: str, account_number: str, now) -> BankAccount:
+    """An account the bank already knows (demo and operator-made merchants): verified from the start."""
+    return BankAccount(
+        merchant=merchant,
+        holder_name=holder_name,
+        ifsc=ifsc,
+        account_number_encrypted=account_number_encrypt(account_number),
+        account_last4=account_number[-4:],
+        status=BankAccount.Status.VERIFIED,
+        registered_name=holder_name.upper(),
+        created_at=now,
+        decided_at=now,
     )
 
 

@@ -38,7 +38,7 @@ from typing import Any
 from django.db import models
 
 from ledger.models import LedgerEntry
-from merchants.models import PAYMENT_REFERENCE_PATTERN
+from merchants.models import PAYMENT_REFERENCE_PATTERN, BankAccount
 from payouts.models import Payout
 
 # The largest integer a 64-bit signed column (and so any amount or id) holds.
@@ -405,7 +405,14 @@ BANK_ACCOUNT = Shape(
         "id": Integer(),
         "holder_name": Text(),
         "ifsc": Text(),
-        "account_last4": Text(source=lambda account: account.account_number[-4:]),
+        "account_last4": Text(),
+        "status": Choice.of(
+            BankAccount.Status,
+            help_text="pending_verification until the bank answers; payouts go to verified accounts only.",
+        ),
+        "registered_name": Text(nullable=True, help_text="The name the bank has on record; null until verified."),
+        "rejection_reason": Text(nullable=True, help_text="Why the bank rejected the account; null unless rejected."),
+        "created_at": Timestamp(),
     },
 )
 

@@ -46,8 +46,9 @@ from django.db import IntegrityError, connection, transaction
 
 from bank import gateway as bank
 from common import metrics
-from common.errors import InsufficientFunds, InvalidAmount, ReferenceIdInUse
+from common.errors import InsufficientFunds, InvalidAmount, InvalidBankAccount, ReferenceIdInUse
 from ledger.postings import MAX_AMOUNT_PAISE, ledger_payout_hold, ledger_payout_return
+from merchants.account_numbers import account_number_decrypt
 from merchants.locks import merchant_lock, merchant_lock_for_payout
 from payouts.idempotency import StoredResponse, idempotency_remember, idempotency_replay
 from payouts.models import Payout, ReconciliationIncident
@@ -111,9 +112,15 @@ def payout_create(
     reference_id: str | None = None,
     narration: str | None = None,
     notes: dict[str, str] | None = None,
+    bank_account_refusal: str | None = None,
     now: datetime | None = None,
 ) -> StoredResponse:
     """Request a payout: hold its funds and remember the answer under the key.
+
+    ``bank_account_refusal``: the caller found the account not verified, and
+    why. The request is refused with it (``InvalidBankAccount``, nothing
+    remembered) unless it replays an earlier one: a retry of a payout made
+    before the account was deactivated gets its first answer again.
 
     The caller has checked that the bank account is the merchant's (the
     database checks it again). One transaction: lock the merchant (taking an
@@ -145,6 +152,7 @@ def payout_create(
             narration=narration,
             notes=notes or {},
             event_id=event_id_new(),
+            bank_account_refusal=bank_account_refusal,
             now=now,
         )
     except IntegrityError as error:
@@ -152,10 +160,14 @@ def payout_create(
             raise ReferenceIdInUse(
                 f"reference_id {reference_id!r} is already used by another of your payouts."
             ) from error
+        if _violated_constraint(error) == _BANK_ACCOUNT_VERIFIED:
+            # The account stopped being verified between the API's check and the write (payouts/migrations/0003).
+            raise InvalidBankAccount("This bank account is no longer verified: no payout can go to it.") from error
         raise
 
 
 _REFERENCE_ID_UNIQUE = "payout_merchant_reference_id"
+_BANK_ACCOUNT_VERIFIED = "payout_bank_account_verified"
 
 
 def _violated_constraint(error: IntegrityError) -> str | None:
@@ -175,6 +187,7 @@ def _payout_create(
     narration: str | None,
     notes: dict[str, str],
     event_id: str,
+    bank_account_refusal: str | None,
     now: datetime | None,
 ) -> StoredResponse:
     with transaction.atomic(durable=True):
@@ -183,6 +196,8 @@ def _payout_create(
         replay = idempotency_replay(merchant_id=merchant_id, key=idempotency_key, fingerprint=fingerprint, now=now)
         if replay is not None:
             return replay
+        if bank_account_refusal is not None:
+            raise InvalidBankAccount(bank_account_refusal)
         if available_paise < amount_paise:
             response = StoredResponse.of_error(
                 InsufficientFunds(
@@ -347,7 +362,8 @@ WITH clock AS (
            now
       FROM started
 )
-SELECT s.merchant_id, s.amount_paise, s.reference, s.attempts, s.attempt_deadline, b.ifsc, b.account_number
+SELECT s.merchant_id, s.amount_paise, s.reference, s.attempts, s.attempt_deadline, b.ifsc,
+       b.account_number_encrypted
   FROM started AS s JOIN merchants_bankaccount AS b ON b.id = s.bank_account_id
 """
 
@@ -370,9 +386,11 @@ def payout_start_attempt(*, payout_id: int, now: datetime | None = None) -> Atte
             row = cursor.fetchone()
         if row is None:
             return None
-        merchant_id, amount_paise, reference, number, deadline, ifsc, account_number = row
+        merchant_id, amount_paise, reference, number, deadline, ifsc, account_token = row
         if number == 1:  # pending -> processing; a retry is no new status
             _status_event(payout_id, "payout.processing")
+    # Decrypted here, after the commit and outside any lock: only to send it to the bank.
+    account_number = account_number_decrypt(account_token)
     return Attempt(
         payout_id=payout_id,
         merchant_id=merchant_id,
@@ -414,30 +432,59 @@ def payout_apply_answer(
         status = Status.FAILED
         failure_reason = failure_reason or f"{answer.outcome} by the bank: {answer.reason}"
         why = reason or failure_reason
+    # The account the bank names is compared before the lock: the number is decrypted here, never under it.
+    account_matches = _answer_account_matches(payout_id, answer)
     with transaction.atomic(durable=True):
         merchant_lock(merchant_id=merchant_id)
         if status == Status.COMPLETED:
-            applied = payout_complete(payout_id=payout_id, answer=answer, reason=why, now=now)
+            applied = payout_complete(
+                payout_id=payout_id, answer=answer, reason=why, account_matches=account_matches, now=now
+            )
         else:
             assert failure_reason is not None
             applied = payout_fail(
-                payout_id=payout_id, answer=answer, reason=why, failure_reason=failure_reason, now=now
+                payout_id=payout_id,
+                answer=answer,
+                reason=why,
+                failure_reason=failure_reason,
+                account_matches=account_matches,
+                now=now,
             )
         if not applied:
-            _record_if_contradicting(payout_id, answer)
+            _record_if_contradicting(payout_id, answer, account_matches=account_matches)
     return applied
 
 
-def _record_if_contradicting(payout_id: int, answer: bank.Answer) -> None:
+def _payout_account(payout: Payout) -> tuple[str, str]:
+    """(account number, IFSC) the payout goes to: the number decrypted (merchants.account_numbers)."""
+    account = payout.bank_account
+    return account_number_decrypt(account.account_number_encrypted), account.ifsc
+
+
+def _answer_account_matches(payout_id: int, answer: bank.Answer) -> bool:
+    """Whether the account the bank names (if it names one) is the payout's.
+
+    The number is stored encrypted, so the comparison is made here, before
+    the merchant lock is taken: a read of the account row (its details never
+    change) and a local decryption.
+    """
+    if not answer.account_number:
+        return True
+    payout = (
+        Payout.objects.select_related("bank_account")
+        .only("id", "bank_account__account_number_encrypted", "bank_account__ifsc")
+        .get(pk=payout_id)
+    )
+    return (answer.account_number, answer.ifsc) == _payout_account(payout)
+
+
+def _record_if_contradicting(payout_id: int, answer: bank.Answer, *, account_matches: bool) -> None:
     """A final answer that was not applied: record it if it contradicts the payout."""
     payout = Payout.objects.select_related("bank_account").get(pk=payout_id)
     kind = None
     if answer.amount_paise is not None and answer.amount_paise != payout.amount_paise:
         kind = ReconciliationIncident.Kind.AMOUNT_MISMATCH
-    elif answer.account_number and (answer.account_number, answer.ifsc) != (
-        payout.bank_account.account_number,
-        payout.bank_account.ifsc,
-    ):
+    elif not account_matches:
         kind = ReconciliationIncident.Kind.ACCOUNT_MISMATCH
     elif answer.outcome == bank.SETTLED and payout.status == Status.FAILED:
         kind = ReconciliationIncident.Kind.SETTLED_AFTER_FAILURE
@@ -455,7 +502,7 @@ def _record_if_contradicting(payout_id: int, answer: bank.Answer) -> None:
         detail=(
             f"the bank answered {answer.outcome} for {answer.amount_paise} paise to account "
             f"…{answer.account_number[-4:]}; payout {payout.id} is {payout.status} for {payout.amount_paise} paise "
-            f"to account …{payout.bank_account.account_number[-4:]}"
+            f"to account …{payout.bank_account.account_last4}"
         ),
     )
 
@@ -663,7 +710,7 @@ WITH clock AS (
       FROM clock, merchants_bankaccount AS b
      WHERE p.id = %(id)s AND p.status = 'processing' AND b.id = p.bank_account_id
        AND (%(amount)s::bigint IS NULL OR p.amount_paise = %(amount)s::bigint)
-       AND (%(account)s = '' OR (b.account_number = %(account)s AND b.ifsc = %(ifsc)s))
+       AND %(account_matches)s
  RETURNING p.id, p.merchant_id, p.amount_paise, p.reference, p.attempts, clock.now
 ), event AS (
     INSERT INTO payouts_payoutevent (merchant_id, payout_id, from_status, to_status, attempt, reason, created_at)
@@ -673,17 +720,33 @@ SELECT count(*) FROM finished
 """
 
 
-def payout_complete(*, payout_id: int, answer: bank.Answer, reason: str, now: datetime | None = None) -> bool:
+def payout_complete(
+    *, payout_id: int, answer: bank.Answer, reason: str, account_matches: bool = True, now: datetime | None = None
+) -> bool:
     """processing -> completed: the hold is released (the money left with the bank). Caller holds the merchant lock.
 
     Returns False, changing nothing, unless the payout is processing and the
     bank's answer (amount, account) matches it.
     """
-    return _finish(payout_id, Status.COMPLETED, reason=reason, failure_reason=None, answer=answer, now=now)
+    return _finish(
+        payout_id,
+        Status.COMPLETED,
+        reason=reason,
+        failure_reason=None,
+        answer=answer,
+        account_matches=account_matches,
+        now=now,
+    )
 
 
 def payout_fail(
-    *, payout_id: int, answer: bank.Answer, reason: str, failure_reason: str, now: datetime | None = None
+    *,
+    payout_id: int,
+    answer: bank.Answer,
+    reason: str,
+    failure_reason: str,
+    account_matches: bool = True,
+    now: datetime | None = None,
 ) -> bool:
     """processing -> failed: the reversal returns the funds to available. Caller holds the merchant lock.
 
@@ -691,7 +754,15 @@ def payout_fail(
     request): never for silence. Returns False, changing nothing, unless the
     payout is processing and the answer matches it.
     """
-    return _finish(payout_id, Status.FAILED, reason=reason, failure_reason=failure_reason, answer=answer, now=now)
+    return _finish(
+        payout_id,
+        Status.FAILED,
+        reason=reason,
+        failure_reason=failure_reason,
+        answer=answer,
+        account_matches=account_matches,
+        now=now,
+    )
 
 
 def _finish(
@@ -701,12 +772,14 @@ def _finish(
     reason: str,
     failure_reason: str | None,
     answer: bank.Answer,
+    account_matches: bool,
     now: datetime | None,
 ) -> bool:
     """Make the processing payout final. Caller holds the merchant lock.
 
     Returns False, changing nothing, unless the payout is processing and the
-    answer matches it.
+    answer matches it (its amount here; its account, which the caller compared
+    before taking the lock: ``account_matches``).
     """
     assert connection.in_atomic_block, "a payout is finished inside its merchant's locked transaction"
     assert status in (Status.COMPLETED, Status.FAILED)
@@ -721,8 +794,7 @@ def _finish(
                 "failure_code": payout_failure_code(answer) if status == Status.FAILED else None,
                 "reason": reason[:255],
                 "amount": answer.amount_paise,
-                "account": answer.account_number,
-                "ifsc": answer.ifsc,
+                "account_matches": account_matches,
                 "now": now,
             },
         )

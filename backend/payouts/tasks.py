@@ -24,7 +24,8 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from common import metrics
 from config.logs import bind_request_id, request_id_var
-from payouts import services
+from merchants.accounts import bank_accounts_awaiting_verification
+from payouts import services, verification
 from payouts.idempotency import idempotency_expire
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,27 @@ def payout_check_task(payout_id: int, attempt: int, request_id: str | None = Non
 def payout_cancel_task(payout_id: int, request_id: str | None = None) -> None:
     with bind_request_id(request_id):
         _follow(payout_id, services.payout_cancel(payout_id=payout_id))
+
+
+@db_task()
+def bank_account_verify_task(bank_account_id: int) -> None:
+    again = verification.bank_account_verify(bank_account_id=bank_account_id)
+    if again is not None:
+        bank_account_verify_task.schedule((bank_account_id,), eta=again.at)
+
+
+def enqueue_verification(bank_account_id: int) -> bool:
+    """Queue the bank's check of a new account. Never raises: if Redis fails, the sweep asks later."""
+    try:
+        bank_account_verify_task(bank_account_id)
+    except Exception:
+        logger.warning(
+            "could not queue the verification of bank account %s; the sweep will pick it up",
+            bank_account_id,
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 # After Redis fails to take a task, this process stops trying for a while:
@@ -113,7 +135,9 @@ _last_sweep = 0.0
 
 
 def sweep_once() -> int:
-    """Enqueue the next step of every payout whose task was lost. Returns how many.
+    """Enqueue the next step of every payout, and the verification of every bank account, whose task was lost.
+
+    Returns how many.
 
     Delayed while the queue holds a backlog, by at most SWEEP_MAX_DELAY_SECONDS.
     """
@@ -131,7 +155,12 @@ def sweep_once() -> int:
             payout_process_task(item.payout_id)
     if work:
         logger.info("sweep re-enqueued %d payouts", len(work))
-    return len(work)
+    accounts = bank_accounts_awaiting_verification(grace_seconds=settings.PAYOUT_SWEEP_GRACE_SECONDS)
+    for bank_account_id in accounts:
+        bank_account_verify_task(bank_account_id)
+    if accounts:
+        logger.info("sweep re-enqueued the verification of %d bank accounts", len(accounts))
+    return len(work) + len(accounts)
 
 
 def _hold_sweep_lock(token: str) -> bool:

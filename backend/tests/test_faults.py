@@ -252,6 +252,7 @@ def test_payouts_are_accepted_at_once_while_redis_drops_packets_and_the_sweep_pr
                 DEMO_MODE="false",
                 ALLOWED_HOSTS="127.0.0.1",
                 SECRET_KEY=secrets.token_urlsafe(50),
+                BANK_ACCOUNT_ENCRYPTION_KEY=",".join(settings.BANK_ACCOUNT_ENCRYPTION_KEYS),
             )
             api = Api(f"http://127.0.0.1:{port}", merchant.api_key)
 

@@ -88,6 +88,7 @@ def make_run(database_url, huey_name, tmp_path):
             # Its own metrics directory: make run empties the one it is given.
             PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
             SECRET_KEY=secrets.token_urlsafe(50),
+            BANK_ACCOUNT_ENCRYPTION_KEY=",".join(settings.BANK_ACCOUNT_ENCRYPTION_KEYS),
             WEB_CONCURRENCY="2",
             BANK_SIMULATOR_OUTCOME="success",
         )

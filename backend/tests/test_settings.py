@@ -84,3 +84,50 @@ def test_a_short_internal_token_stops_the_process_without_printing_it():
     assert "INTERNAL_API_TOKEN must be at least 32 characters" in result.stderr
     assert short not in result.stderr  # a secret, even a bad one, stays out of the logs
     assert long_enough.returncode == 0, long_enough.stderr
+
+
+# --- the key that encrypts bank account numbers ----------------------------------------------
+
+FERNET_KEY = "Hm4Vb0cD5m7c2vE3G0Xzq1l9kTQ8R6bYyW2pNf4uJsA="
+
+
+def _started(command: list[str], **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k != "BANK_ACCOUNT_ENCRYPTION_KEY"}
+    return subprocess.run(
+        command,
+        env={**clean, "SECRET_KEY": "a-test-secret-key-that-is-long-enough-0123456789", **env},
+        cwd=BACKEND,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("value", ["not-a-key", "c2hvcnQ=", f"{FERNET_KEY},tooshort"])
+def test_a_bad_encryption_key_stops_the_process_naming_the_variable_but_not_the_value(value):
+    result = manage_check("BANK_ACCOUNT_ENCRYPTION_KEY", value)
+
+    assert result.returncode != 0, result.stdout
+    assert "BANK_ACCOUNT_ENCRYPTION_KEY must be one or more Fernet keys" in result.stderr
+    assert value not in result.stderr  # a key, even a broken one, is never printed
+
+
+def test_the_api_refuses_to_start_with_debug_off_and_no_encryption_key_and_starts_with_one():
+    load = [sys.executable, "-c", "import config.wsgi"]
+
+    refused = _started(load, DEBUG="false")
+    started = _started(load, DEBUG="false", BANK_ACCOUNT_ENCRYPTION_KEY=FERNET_KEY)
+    debug = _started(load, DEBUG="true")
+
+    assert refused.returncode != 0
+    assert "BANK_ACCOUNT_ENCRYPTION_KEY must be set when DEBUG is off" in refused.stderr
+    assert started.returncode == 0, started.stderr
+    assert debug.returncode == 0, debug.stderr  # DEBUG: the key generated under .data/ is used
+
+
+def test_the_worker_refuses_to_start_with_debug_off_and_no_encryption_key():
+    refused = _started([sys.executable, "manage.py", "run_huey", "--help"], DEBUG="false")
+
+    assert refused.returncode != 0
+    assert "BANK_ACCOUNT_ENCRYPTION_KEY must be set when DEBUG is off" in refused.stderr

@@ -80,6 +80,7 @@ def start(database_urls, huey_name, frontend_dist, tmp_path):
             REDIS_URL=settings.REDIS_URL,
             API_PORT=str(free_port()),
             SECRET_KEY=secrets.token_urlsafe(50),
+            BANK_ACCOUNT_ENCRYPTION_KEY=",".join(settings.BANK_ACCOUNT_ENCRYPTION_KEYS),
             DEBUG="false",
             DEMO_MODE="true",
             ALLOWED_HOSTS="127.0.0.1,localhost",

@@ -20,7 +20,7 @@ from http.cookies import SimpleCookie
 import pytest
 
 from conftest import count, manage, payout_new
-from merchants import services
+from merchants import accounts, services
 from merchants.models import ApiKey, Merchant, SecurityEvent, User
 
 PASSWORD = "correct horse battery staple"
@@ -276,6 +276,13 @@ def _matrix(shop) -> list[tuple[str, str, dict | None, dict[str, int]]]:
         ("GET", "/balance", None, reads),
         ("GET", "/ledger", None, reads),
         ("GET", "/bank-accounts", None, reads),
+        ("GET", f"/bank-accounts/{shop.bank_account_id}", None, reads),
+        (
+            "POST",
+            "/bank-accounts",
+            {"holder_name": "Asha Rao", "ifsc": "HDFC0000001", "account_number": "918273645546"},
+            {"owner": 201, "developer": 403, "viewer": 403, "api_key": 403, "anonymous": 401},
+        ),
         ("GET", "/payouts", None, reads),
         ("GET", f"/payouts/{shop.payout_id}", None, reads),
         ("GET", f"/payouts/{shop.payout_id}/events", None, reads),
@@ -299,6 +306,12 @@ def _matrix(shop) -> list[tuple[str, str, dict | None, dict[str, int]]]:
             {"owner": 200, "developer": 200, "viewer": 403, "api_key": 403, "anonymous": 401},
         ),
         (
+            "DELETE",
+            "/bank-accounts/{spare_account}",
+            None,
+            {"owner": 200, "developer": 403, "viewer": 403, "api_key": 403, "anonymous": 401},
+        ),
+        (
             "GET",
             "/security-events",
             None,
@@ -319,11 +332,19 @@ def test_every_endpoint_allows_refuses_or_asks_for_credentials_by_role(browser, 
     if caller in shop.emails:
         assert client.login(shop.emails[caller]).status == 200
     spare = services.api_key_create(merchant_id=shop.id, name="spare", user_id=None, client_address=None)
+    spare_account = accounts.bank_account_add(
+        merchant_id=shop.id,
+        holder_name="Spare",
+        ifsc="HDFC0000001",
+        account_number="112233445566",
+        user_id=None,
+        client_address=None,
+    )
     payouts_before = count("payouts_payout")
 
     answered = {}
     for method, path, body, expected in _matrix(shop):
-        path = path.replace("{spare_key}", str(spare.key.id))
+        path = path.replace("{spare_key}", str(spare.key.id)).replace("{spare_account}", str(spare_account.id))
         headers = {"Idempotency-Key": str(uuid.uuid4())} if path == "/payouts" else None
         reply = client.request(method, path, body, headers=headers)
         answered[(method, path)] = reply.status

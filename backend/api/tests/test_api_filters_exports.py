@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from api import exports
 from bank import gateway as bank
 from conftest import MerchantFixture, count
+from merchants.account_numbers import account_number_encrypt
 from merchants.models import BankAccount
 from payouts import services
 from payouts.idempotency import request_fingerprint
@@ -50,8 +51,12 @@ def history(make_merchant):
         merchant_id=merchant.id,
         holder_name="Asha Rao",
         ifsc="SBIN0000002",
-        account_number="222233334444",
+        account_number_encrypted=account_number_encrypt("222233334444"),
+        account_last4="4444",
+        status="verified",
+        registered_name="ASHA RAO",
         created_at=_at(1),
+        decided_at=_at(1),
     )
     merchant.accounts = (merchant.bank_account_id, second.id)
     merchant.p1 = _payout(merchant, merchant.bank_account_id, 1_000, _at(1), reference_id="A-1", narration="=SUM(A1)")

@@ -187,7 +187,16 @@ def test_bank_accounts_show_only_the_last_four_digits(make_merchant):
     accounts = merchant.api.get("/bank-accounts").json
 
     assert accounts == [
-        {"id": merchant.bank_account_id, "holder_name": "Asha Rao", "ifsc": "HDFC0000001", "account_last4": "9012"}
+        {
+            "id": merchant.bank_account_id,
+            "holder_name": "Asha Rao",
+            "ifsc": "HDFC0000001",
+            "account_last4": "9012",
+            "status": "verified",
+            "registered_name": "ASHA RAO",
+            "rejection_reason": None,
+            "created_at": accounts[0]["created_at"],
+        }
     ]
 
 

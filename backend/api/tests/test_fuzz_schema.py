@@ -31,8 +31,10 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from api.schema import IDEMPOTENCY_KEY_PATTERN
+from merchants import accounts as bank_accounts
 from merchants import services as merchant_services
 from merchants.models import SecurityEvent
+from payouts import verification
 from webhooks import services as webhook_services
 
 OWNER_PASSWORD = "a fuzzed owner's password"
@@ -42,7 +44,8 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # raise it for a deep
 
 # A schema-valid payout request may still be refused by the payout logic:
 # 422 insufficient_funds (the amount is above the balance) is its answer. The
-# webhook endpoints answer an API key with 403 forbidden (a signed-in user's only).
+# webhook endpoints answer an API key with 403 forbidden (a signed-in user's only), and so
+# do the bank account writes. A payout to an account not verified is 400 invalid_bank_account.
 CONFIG = schemathesis.Config.from_dict(
     {
         "checks": {
@@ -97,6 +100,19 @@ def fuzzed_merchant(make_merchant, settings):
     merchant.endpoint_ids = [
         webhook_services.endpoint_create(merchant_id=merchant.id, url=FUZZ_WEBHOOK_URL).endpoint.id for _ in range(3)
     ]
+    # Bank accounts to name: the verified one, one pending verification, one rejected by the bank.
+    merchant.bank_account_ids = [merchant.bank_account_id]
+    for number in ("918273645546", "555555555555"):
+        added = bank_accounts.bank_account_add(
+            merchant_id=merchant.id,
+            holder_name="Fuzzed Holder",
+            ifsc="HDFC0000001",
+            account_number=number,
+            user_id=None,
+            client_address=None,
+        )
+        merchant.bank_account_ids.append(added.id)
+    verification.bank_account_verify(bank_account_id=merchant.bank_account_ids[2])
     merchant.api_key_ids = [
         merchant_services.api_key_create(
             merchant_id=merchant.id, name=f"spare {n}", user_id=None, client_address=None
@@ -145,7 +161,7 @@ def live_schema(live_server):
 def test_the_served_schema_lists_every_operation(live_schema):
     served = sorted((result.ok().method.upper(), result.ok().path) for result in live_schema.get_all_operations())
     assert served == [(method, path) for method, path, _ in OPERATIONS]
-    assert len(served) == 34
+    assert len(served) == 37
 
 
 @pytest.mark.parametrize("credentials", ["api_key", "session"])
@@ -187,6 +203,8 @@ def test_every_operation_answers_as_documented(
                 case.body["bank_account_id"] = fuzzed_merchant.bank_account_id
             if real_payout >= 0 and "payout_id" in (case.path_parameters or {}):
                 case.path_parameters["payout_id"] = fuzzed_merchant.payout_ids[real_payout]
+            if real_payout >= 0 and "bank_account_id" in (case.path_parameters or {}):
+                case.path_parameters["bank_account_id"] = fuzzed_merchant.bank_account_ids[real_payout]
             if real_payout >= 0 and "api_key_id" in (case.path_parameters or {}):
                 case.path_parameters["api_key_id"] = fuzzed_merchant.api_key_ids[real_payout]
             if real_payout >= 0 and "endpoint_id" in (case.path_parameters or {}):

@@ -139,6 +139,21 @@ OPERATIONS = {
     ("get", "/api/v1/me"): {200: [], **_AUTHENTICATED},
     ("get", "/api/v1/balance"): {200: [], **_AUTHENTICATED},
     ("get", "/api/v1/bank-accounts"): {200: [], **_AUTHENTICATED},
+    ("post", "/api/v1/bank-accounts"): {
+        201: [],
+        400: ["invalid_bank_account_details", "invalid_body", "malformed_json"],
+        403: ["forbidden"],
+        413: ["request_too_large"],
+        415: ["unsupported_media_type"],
+        **_AUTHENTICATED,
+    },
+    ("get", "/api/v1/bank-accounts/{bank_account_id}"): {200: [], 404: ["not_found"], **_AUTHENTICATED},
+    ("delete", "/api/v1/bank-accounts/{bank_account_id}"): {
+        200: [],
+        403: ["forbidden"],
+        404: ["not_found"],
+        **_AUTHENTICATED,
+    },
     ("get", "/api/v1/ledger"): {200: [], 400: ["invalid_filter", *_LISTS], **_AUTHENTICATED},
     ("get", "/api/v1/payouts"): {200: [], 400: ["invalid_status", "invalid_filter", *_LISTS], **_AUTHENTICATED},
     # CSV whatever the Accept header says: never a 406.

@@ -90,6 +90,7 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
         "auth/session",
         "balance",
         "bank-accounts",
+        "bank-accounts/<int:bank_account_id>",
         "demo/payments",
         "events",
         "events/<str:event_id>",
@@ -108,7 +109,7 @@ def test_the_public_routes_are_exactly_the_known_ones(api, settings):
         "webhook-endpoints/<int:endpoint_id>/deliveries",
         "webhook-endpoints/<int:endpoint_id>/rotate-secret",
     ]
-    assert len(PRIVATE) == 52  # 26 operations, each with and without a trailing slash
+    assert len(PRIVATE) == 58  # 29 operations, each with and without a trailing slash
 
 
 def _path(route: str, payout_id: int) -> str:

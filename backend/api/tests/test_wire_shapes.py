@@ -47,7 +47,15 @@ SAMPLES = {
         id=9, kind="payout", amount_paise=-2_500, description="payout #41", payout_id=41, created_at=MOMENT
     ),
     "PayoutEvent": PayoutEvent(from_status=None, to_status="pending", attempt=0, reason="requested", created_at=MOMENT),
-    "BankAccount": BankAccount(id=7, holder_name="Asha Rao", ifsc="HDFC0001234", account_number="001234567890"),
+    "BankAccount": BankAccount(
+        id=7,
+        holder_name="Asha Rao",
+        ifsc="HDFC0001234",
+        account_last4="7890",
+        status="verified",
+        registered_name="ASHA RAO",
+        created_at=MOMENT,
+    ),
     "Balance": {"available_paise": 7_500, "held_paise": 2_500, "currency": "INR"},
     "Me": SimpleNamespace(id=3, name="Asha Traders"),
     "Health": {"database": "ok", "redis": "unavailable", "worker": "stale"},
@@ -88,7 +96,16 @@ RENDERED = {
         "reason": "requested",
         "created_at": "2026-03-03T23:36:07.890123Z",
     },
-    "BankAccount": {"id": 7, "holder_name": "Asha Rao", "ifsc": "HDFC0001234", "account_last4": "7890"},
+    "BankAccount": {
+        "id": 7,
+        "holder_name": "Asha Rao",
+        "ifsc": "HDFC0001234",
+        "account_last4": "7890",
+        "status": "verified",
+        "registered_name": "ASHA RAO",
+        "rejection_reason": None,
+        "created_at": "2026-03-03T23:36:07.890123Z",
+    },
     "Me": {"id": 3, "name": "Asha Traders"},
 }
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -235,6 +236,7 @@ def test_metrics_add_up_every_gunicorn_worker_and_the_worker_process(
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "BANK_ACCOUNT_ENCRYPTION_KEY": ",".join(settings.BANK_ACCOUNT_ENCRYPTION_KEYS),
     }
     port = free_port()
     command = [str(BIN / "gunicorn"), "config.wsgi", "--chdir", str(BACKEND), "--config"]

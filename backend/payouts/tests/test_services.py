@@ -18,6 +18,7 @@ from bank import gateway as bank
 from bank.models import SimulatedTransfer
 from conftest import count
 from ledger.models import LedgerEntry
+from merchants.account_numbers import account_number_decrypt
 from merchants.models import Merchant
 from payouts import services
 from payouts.models import Payout, PayoutEvent, ReconciliationIncident
@@ -192,7 +193,7 @@ def test_a_late_final_answer_is_the_banks_word_and_is_applied_while_processing(p
             reason="beneficiary account closed",
             amount_paise=6_000,
             ifsc=payout.bank_account.ifsc,
-            account_number=payout.bank_account.account_number,
+            account_number=account_number_decrypt(payout.bank_account.account_number_encrypted),
         ),
     )
 
@@ -296,7 +297,7 @@ def test_a_transfer_the_bank_settled_while_we_asked_to_cancel_completes(payout, 
     # The request that got no answer is processed by the bank after all.
     payout = Payout.objects.select_related("bank_account").get(pk=payout_id)
     SUCCESS.send(reference=payout.reference, amount_paise=6_000, ifsc=payout.bank_account.ifsc,
-                 account_number=payout.bank_account.account_number)  # fmt: skip
+                 account_number=account_number_decrypt(payout.bank_account.account_number_encrypted))  # fmt: skip
 
     assert services.payout_cancel(payout_id=payout_id, gateway=HANG, now=follow_up.at) is None
 
@@ -315,8 +316,9 @@ def test_a_request_that_reaches_the_bank_after_the_cancellation_is_refused_forev
     services.payout_cancel(payout_id=payout_id, gateway=HANG, now=follow_up.at)
     payout = Payout.objects.select_related("bank_account").get(pk=payout_id)
 
+    number = account_number_decrypt(payout.bank_account.account_number_encrypted)
     late = SUCCESS.send(reference=payout.reference, amount_paise=6_000, ifsc=payout.bank_account.ifsc,
-                        account_number=payout.bank_account.account_number)  # fmt: skip
+                        account_number=number)  # fmt: skip
 
     assert (late.outcome, late.reason) == (bank.DECLINED, bank.CANCEL_REASON)
     assert SUCCESS.inquire(reference=payout.reference).outcome == bank.CANCELLED

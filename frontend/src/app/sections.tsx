@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 
 import { PayoutsSection } from '@/features/payouts/components/payouts-section';
 import { ApiKeysPage } from '@/features/api-keys/components/api-keys-page';
+import { BankAccountsPage } from '@/features/bank-accounts/components/bank-accounts-page';
 import { SecurityEventsPage } from '@/features/security-events/components/security-events-page';
 import { WebhooksPage } from '@/features/webhooks/components/webhooks-page';
 import type { Role } from '@/types/api';
@@ -25,6 +26,8 @@ export interface Section {
 export const SECTIONS: Section[] = [
   { id: 'overview', label: 'Overview', render: () => <Dashboard /> },
   { id: 'payouts', label: 'Payouts', render: (rest) => <PayoutsSection rest={rest} /> },
+  // Every role sees the accounts; the page offers adding and deactivating to owners only.
+  { id: 'bank-accounts', label: 'Bank accounts', render: () => <BankAccountsPage /> },
   { id: 'api-keys', label: 'API keys', render: () => <ApiKeysPage />, roles: ['owner', 'developer'] },
   { id: 'webhooks', label: 'Webhooks', render: () => <WebhooksPage />, roles: ['owner', 'developer'] },
   { id: 'security', label: 'Security events', render: () => <SecurityEventsPage />, roles: ['owner'] },

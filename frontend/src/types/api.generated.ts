@@ -140,17 +140,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * @description An operation for an authenticated merchant.
-         *
-         *     Reads count against the key's READ_RATE_LIMIT; the rate-limit state of every
-         *     policy that counted the request goes out as RateLimit-Policy and RateLimit,
-         *     on errors too (see api.throttling).
-         */
+        /** @description The merchant's bank accounts, oldest first, with their verification status. */
         get: operations["bank_accounts_list"];
         put?: never;
-        post?: never;
+        /** @description Add a bank account. It starts pending_verification; the bank's penny-drop check makes it verified (with the bank's registered_name) or rejected (with rejection_reason) within seconds. Payouts go to verified accounts only. The signed-in owner only: an API key gets 403 forbidden. */
+        post: operations["bank_accounts_create"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bank-accounts/{bank_account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One of the merchant's bank accounts, with its verification status. */
+        get: operations["bank_account_get"];
+        put?: never;
+        post?: never;
+        /** @description Deactivate the account: no new payout goes to it (payouts already in flight complete). Again changes nothing; a rejected account, which takes no payouts, stays rejected. The signed-in owner only. */
+        delete: operations["bank_account_deactivate"];
         options?: never;
         head?: never;
         patch?: never;
@@ -629,7 +642,38 @@ export interface components {
             holder_name: string;
             ifsc: string;
             account_last4: string;
+            /**
+             * @description pending_verification until the bank answers; payouts go to verified accounts only.
+             *
+             *     * `pending_verification` - pending_verification
+             *     * `verified` - verified
+             *     * `rejected` - rejected
+             *     * `deactivated` - deactivated
+             */
+            status: components["schemas"]["BankAccountStatusEnum"];
+            /** @description The name the bank has on record; null until verified. */
+            registered_name: string | null;
+            /** @description Why the bank rejected the account; null unless rejected. */
+            rejection_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
         };
+        BankAccountRequestRequest: {
+            /** @description The account holder's name. */
+            holder_name: string;
+            /** @description Like HDFC0001234. */
+            ifsc: string;
+            /** @description 9 to 18 digits, as a string. */
+            account_number: string;
+        };
+        /**
+         * @description * `pending_verification` - pending_verification
+         *     * `verified` - verified
+         *     * `rejected` - rejected
+         *     * `deactivated` - deactivated
+         * @enum {string}
+         */
+        BankAccountStatusEnum: "pending_verification" | "verified" | "rejected" | "deactivated";
         /**
          * @description * `INR` - INR
          * @enum {string}
@@ -1951,6 +1995,432 @@ export interface operations {
              *     - `unauthenticated`: The API key is not valid.
              */
             401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    bank_accounts_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BankAccountRequestRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankAccount"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `invalid_bank_account_details`: ifsc must be an IFSC: 4 capital letters, a 0, then 6 capital letters or digits (like HDFC0001234).
+             *     - `invalid_body`: The request body must be a JSON object.
+             *     - `malformed_json`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `request_too_large`: The request body is larger than 16384 bytes.
+             */
+            413: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unsupported_media_type`: Unsupported media type "text/plain" in request.
+             */
+            415: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    bank_account_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                bank_account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankAccount"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_acceptable`: Could not satisfy the request Accept header.
+             */
+            406: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `rate_limited`: Request was throttled. Expected available in 1 second.
+             */
+            429: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `database_timeout`: The database did not answer in time; nothing was changed. Retry the same request.
+             *     - `database_unavailable`: The database is unavailable; nothing was changed. Retry the same request.
+             */
+            503: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    bank_account_deactivate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                bank_account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankAccount"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `unauthenticated`: The API key is not valid.
+             */
+            401: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `forbidden`: Your role does not allow this.
+             */
+            403: {
+                headers: {
+                    /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
+                    "X-Request-ID": string;
+                    /** @description The rate-limit policy that counted this request, as draft-ietf-httpapi-ratelimit-headers-10 writes it: "payouts";q=100;w=1 is 100 requests per 1-second window. Policies: payouts (POST /payouts per key), reads (GETs per key), auth (wrong API keys per client address). Absent when the limit is off. */
+                    "RateLimit-Policy"?: string;
+                    /** @description "payouts";r=97;t=1: 97 requests left in the window, which ends in 1 second. */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Error codes:
+             *     - `not_found`: No such payout.
+             */
+            404: {
                 headers: {
                     /** @description Every response; the id of this request in the API's logs. A sane X-Request-ID sent by the client is kept. */
                     "X-Request-ID": string;
@@ -5264,6 +5734,7 @@ export const pathsApiV1PayoutsGetParametersQueryStatusValues: ReadonlyArray<Flat
 export const pathsApiV1PayoutsPostResponses201HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts"]["post"]["responses"]["201"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiV1PayoutsPostResponses422HeadersIdempotentReplayedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts"]["post"]["responses"]["422"]["headers"]["Idempotent-Replayed"]> = ["true"];
 export const pathsApiV1PayoutsExportCsvGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/payouts/export.csv"]["get"]["parameters"]["query"]["status"]> = ["completed", "failed", "pending", "processing"];
+export const bankAccountStatusEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BankAccountStatusEnum"]> = ["pending_verification", "verified", "rejected", "deactivated"];
 export const currencyEnumValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CurrencyEnum"]> = ["INR"];
 export const dependencyStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DependencyState"]> = ["ok", "unavailable"];
 export const eventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["EventType"]> = ["payout.created", "payout.processing", "payout.completed", "payout.failed", "payment.credited"];

@@ -26,6 +26,9 @@ type ExactPaise<T> = T extends readonly (infer Item)[]
 
 export type Balance = ExactPaise<Schemas['Balance']>;
 export type BankAccount = ExactPaise<Schemas['BankAccount']>;
+export type BankAccountStatus = BankAccount['status'];
+/** The body of POST /bank-accounts. */
+export type BankAccountRequest = Schemas['BankAccountRequestRequest'];
 export type DemoMerchant = ExactPaise<Schemas['DemoMerchant']>;
 export type LedgerEntry = ExactPaise<Schemas['LedgerEntry']>;
 export type LedgerPage = ExactPaise<Schemas['LedgerPage']>;

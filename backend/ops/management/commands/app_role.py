@@ -10,8 +10,8 @@ that role is a superuser or owns the tables, as in development), after
 
 It may read and write rows and nothing more: append-only tables (ledger
 entries, payout events, reconciliation incidents, security events, payment
-credits) get SELECT and INSERT;
-payouts and merchants SELECT, INSERT and UPDATE; the rest also DELETE. Not
+credits) get SELECT and INSERT; payouts, merchants and bank accounts SELECT,
+INSERT and UPDATE; the rest also DELETE. Not
 being the owner or a superuser, it cannot disable a trigger, truncate a
 table or set ``session_replication_role`` (CONTRACT §4, invariant 5).
 
@@ -39,7 +39,7 @@ APPEND_ONLY = {
     "merchants_securityevent",
     "merchants_paymentcredit",
 }
-NEVER_DELETED = {"payouts_payout", "merchants_merchant"}
+NEVER_DELETED = {"payouts_payout", "merchants_merchant", "merchants_bankaccount"}
 # Permissions and groups are the admin console's, made by migrate; sessions and users are rows like any other.
 READ_ONLY = {"django_migrations", "django_content_type", "auth_permission"}
 

@@ -36,7 +36,7 @@ describe('PayoutDetail', () => {
     stubApi({
       'GET /payouts/42': () => json(200, base),
       'GET /payouts/42/events': () => json(200, events),
-      'GET /bank-accounts': () => json(200, [{ id: 7, holder_name: 'Asha Rao', ifsc: 'HDFC0001234', account_last4: '4321' }]),
+      'GET /bank-accounts': () => json(200, [{ id: 7, holder_name: 'Asha Rao', ifsc: 'HDFC0001234', account_last4: '4321', status: 'verified', registered_name: 'ASHA RAO', rejection_reason: null, created_at: '2025-01-01T09:00:00Z' }]),
     });
 
     renderWithProviders(<PayoutDetail payoutId="42" />);

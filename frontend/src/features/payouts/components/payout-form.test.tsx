@@ -10,9 +10,16 @@ import { PayoutForm } from './payout-form';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+const verified = {
+  status: 'verified',
+  registered_name: 'ASHA TRADERS',
+  rejection_reason: null,
+  created_at: '2025-01-01T09:00:00Z',
+} as const;
+
 const accounts: BankAccount[] = [
-  { id: 7, holder_name: 'Asha Traders', ifsc: 'HDFC0001234', account_last4: '4321' },
-  { id: 8, holder_name: 'Asha Traders Savings', ifsc: 'ICIC0005678', account_last4: '8765' },
+  { id: 7, holder_name: 'Asha Traders', ifsc: 'HDFC0001234', account_last4: '4321', ...verified },
+  { id: 8, holder_name: 'Asha Traders Savings', ifsc: 'ICIC0005678', account_last4: '8765', ...verified },
 ];
 
 const created: Payout = {
@@ -48,6 +55,23 @@ afterEach(() => {
 });
 
 describe('PayoutForm', () => {
+  it('offers only verified bank accounts', async () => {
+    stubApi({
+      'GET /bank-accounts': () =>
+        json(200, [
+          ...accounts,
+          { ...accounts[0], id: 9, account_last4: '1111', status: 'pending_verification', registered_name: null },
+          { ...accounts[0], id: 10, account_last4: '5555', status: 'rejected', registered_name: null, rejection_reason: 'account closed' },
+          { ...accounts[0], id: 11, account_last4: '9999', status: 'deactivated' },
+        ]),
+    });
+    renderWithProviders(<PayoutForm />);
+
+    const select = await screen.findByTestId('payout-bank-account');
+    const offered = Array.from(select.querySelectorAll('option')).map((option) => option.value);
+    expect(offered).toEqual(['7', '8']);
+  });
+
   it('shows the amount in rupees and the bank account before anything is sent', async () => {
     const api = stubApi({
       'GET /bank-accounts': () => json(200, accounts),

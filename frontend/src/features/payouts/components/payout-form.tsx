@@ -138,7 +138,8 @@ export function PayoutForm() {
   const [review, setReview] = useState<Review | null>(null);
   const [backFromReview, setBackFromReview] = useState(false);
 
-  const accounts = bankAccounts.data ?? [];
+  // Payouts go to verified accounts only: the others are not offered.
+  const accounts = (bankAccounts.data ?? []).filter((candidate) => candidate.status === 'verified');
   const account = accounts.find((candidate) => String(candidate.id) === chosenAccount) ?? accounts[0];
   const parsed = parseRupeesToPaise(amount);
   const validationMessage = showValidation && !parsed.ok ? parsed.message : null;
@@ -264,7 +265,7 @@ export function PayoutForm() {
                   disabled={accounts.length === 0}
                   className={`${controlClass} mt-1.5 pr-8`}
                 >
-                  {accounts.length === 0 ? <option value="">No bank account on file</option> : null}
+                  {accounts.length === 0 ? <option value="">No verified bank account</option> : null}
                   {accounts.map((candidate) => (
                     <option key={String(candidate.id)} value={String(candidate.id)}>
                       {bankAccountLabel(candidate)}

@@ -51,7 +51,7 @@ afterEach(() => {
 describe('PayoutHistory', () => {
   it('lists payouts with their status, amount, attempts and failure reason', async () => {
     stubApi({
-      'GET /bank-accounts': () => json(200, [{ id: 7, holder_name: 'Asha', ifsc: 'HDFC0001234', account_last4: '4321' }]),
+      'GET /bank-accounts': () => json(200, [{ id: 7, holder_name: 'Asha', ifsc: 'HDFC0001234', account_last4: '4321', status: 'verified', registered_name: 'ASHA RAO', rejection_reason: null, created_at: '2025-01-01T09:00:00Z' }]),
       'GET /payouts': () =>
         json(200, {
           results: [
