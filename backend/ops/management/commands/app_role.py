@@ -9,7 +9,8 @@ that role is a superuser or owns the tables, as in development), after
 * otherwise ``<database>_app``, with a password derived from ``SECRET_KEY``.
 
 It may read and write rows and nothing more: append-only tables (ledger
-entries, payout events, reconciliation incidents, security events) get SELECT and INSERT;
+entries, payout events, reconciliation incidents, security events, the admin's
+log of staff actions) get SELECT and INSERT;
 payouts and merchants SELECT, INSERT and UPDATE; the rest also DELETE. Not
 being the owner or a superuser, it cannot disable a trigger, truncate a
 table or set ``session_replication_role`` (CONTRACT §4, invariant 5).
@@ -36,6 +37,7 @@ APPEND_ONLY = {
     "payouts_payoutevent",
     "payouts_reconciliationincident",
     "merchants_securityevent",
+    "django_admin_log",  # the admin console's record of what staff did
 }
 NEVER_DELETED = {"payouts_payout", "merchants_merchant"}
 # Permissions and groups are the admin console's, made by migrate; sessions and users are rows like any other.
