@@ -33,11 +33,11 @@ class OperatorsAdminSite(OTPAdminSite):
     def second_factor_required() -> bool:
         return not settings.DEBUG
 
-    @property  # type: ignore[override]
+    @property
     def login_form(self):
         return OTPAdminAuthenticationForm if self.second_factor_required() else AdminAuthenticationForm
 
-    @property  # type: ignore[override]
+    @property
     def login_template(self):
         return "otp/admin111/login.html" if self.second_factor_required() else None
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 
 from payouts.models import Payout
 
 
-class AwaitingCancellationManager(models.Manager):
+class AwaitingCancellationManager(models.Manager["PayoutAwaitingCancellation"]):
     def get_queryset(self):
         return super().get_queryset().filter(status=Payout.Status.PROCESSING, cancel_requested_at__isnull=False)
 
@@ -20,7 +22,7 @@ class PayoutAwaitingCancellation(Payout):
     pay, or completes if the bank says it paid.)
     """
 
-    objects = AwaitingCancellationManager()
+    objects: ClassVar[models.Manager[PayoutAwaitingCancellation]] = AwaitingCancellationManager()
 
     class Meta:
         proxy = True
