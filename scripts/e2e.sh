@@ -48,6 +48,12 @@ eval "$(cd backend && "$PY" manage.py app_role --env)"
 export E2E_OWNER_EMAIL="owner@onboarded-e2e.example" E2E_OWNER_PASSWORD="e2e-owner-$(date +%s%N)"
 (cd backend && "$PY" manage.py create_merchant --name "Onboarded E2E Pvt Ltd" --credit-paise 500000 \
   --owner-email "$E2E_OWNER_EMAIL" --owner-password "$E2E_OWNER_PASSWORD" >/dev/null)
+# An operator for the admin console, onboarded as docs/RUNBOOK.md says: createsuperuser, then totp_enroll.
+export E2E_ADMIN_EMAIL="ops@operators-e2e.example" E2E_ADMIN_PASSWORD="e2e-ops-$(date +%s%N)"
+(cd backend && DJANGO_SUPERUSER_PASSWORD="$E2E_ADMIN_PASSWORD" "$PY" manage.py createsuperuser --noinput \
+  --email "$E2E_ADMIN_EMAIL" >/dev/null)
+E2E_ADMIN_TOTP_URI=$(cd backend && "$PY" manage.py totp_enroll --email "$E2E_ADMIN_EMAIL")
+export E2E_ADMIN_TOTP_URI
 # gunicorn (2 workers) and one consumer, stopped cleanly on SIGTERM; logs api.log and worker.log.
 "$PY" scripts/stack.py serve --port "$API" --workers 2 --consumers 1 --logs "$logs" &
 pids+=($!)
@@ -57,4 +63,6 @@ pids+=($!)
 stack wait "http://127.0.0.1:${API}/api/v1/health" "http://127.0.0.1:${WEB}/" --timeout 60
 
 (cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" npm run --silent e2e)
+# The operators' console, with its second factor (DEBUG is off here).
+(cd frontend && E2E_API_URL="http://127.0.0.1:${API}" npm run --silent e2e:admin)
 (cd backend && "$PY" manage.py check_ledger | tail -n 1)

@@ -25,6 +25,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.db.models.functions import Now
@@ -109,8 +110,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)  # the site has checked the rest
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
     def has_operate_permission(self, request) -> bool:
         return _may_operate(request)
+
+
+# Groups of permissions are not how this console is run: staff look, superusers act.
+admin.site.unregister(Group)
 
 
 # --- money rows ----------------------------------------------------------------------------------

@@ -328,6 +328,8 @@ def test_staff_that_is_not_a_superuser_looks_but_does_not_act(make_merchant):
     device = enroll(user)
     client = Client()
     assert sign_in(client, user, device).status_code == 302
+    assert client.get("/admin/payouts/payout/").status_code == 200
+    assert b"Ledger entries" in client.get("/admin/").content
     reply = client.post(
         f"/admin/merchants/merchant/{merchant.id}/credit/", {"amount_paise": 5, "reference": "r", "description": "d"}
     )
