@@ -272,8 +272,12 @@ class SecurityEventAdmin(ReadOnlyAdmin):
 
 class CreditForm(forms.Form):
     amount_paise = forms.IntegerField(min_value=1, max_value=MAX_AMOUNT_PAISE, help_text="Integer paise.")
-    reference = forms.CharField(max_length=64, help_text="The payment's reference at the collections side.")
-    description = forms.CharField(max_length=255)
+    reference = forms.CharField(
+        max_length=64,
+        help_text="The payment's reference at the collections side.",
+        widget=forms.TextInput(attrs={"size": 40}),
+    )
+    description = forms.CharField(max_length=255, widget=forms.TextInput(attrs={"size": 60}))
 
 
 @admin.register(Merchant)
@@ -282,6 +286,8 @@ class MerchantAdmin(ReadOnlyAdmin):
     list_filter = ["is_demo"]
     search_fields = ["=id", "name"]
     ordering = ["id"]
+    fields = ["name", "is_demo", "available_paise", "held_paise", "created_at", "credit_link"]
+    readonly_fields = ["credit_link"]
 
     def get_urls(self):
         credit = path(
