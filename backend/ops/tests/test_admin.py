@@ -147,6 +147,25 @@ def test_a_merchant_user_never_enters(make_merchant, owner_sql):
         call_command("totp_enroll", "--email", user.email, stdout=StringIO())
 
 
+def test_failed_sign_ins_are_recorded_and_throttled_as_the_apis(settings):
+    settings.LOGIN_MAX_FAILURES = 3
+    user = staff_new()
+    device = enroll(user)
+    client = Client()
+    # The right password without a code is the first step, not a failure.
+    sign_in(client, user, None)
+    assert count("merchants_securityevent") == 0
+    for _ in range(3):
+        reply = client.post("/admin/login/", {"username": user.email, "password": "wrong-password-1"})
+        assert reply.status_code == 200
+    assert count("merchants_securityevent", "kind = 'login_failed' AND email = %s", [user.email]) == 3
+    # Now even the right password and code are not tried.
+    reply = sign_in(client, user, device)
+    assert reply.status_code == 429 and int(reply["Retry-After"]) > 0
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
+
+
 def test_with_debug_on_the_password_is_enough(settings):
     settings.DEBUG = True
     user = staff_new()
