@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.utils import ProgrammingError
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -432,3 +434,19 @@ def test_accounts_are_listed_not_edited(operator, make_merchant, settings):
     assert b"key_hash" not in page.content
     endpoint_page = operator.get(f"/admin/webhooks/endpoint/{Endpoint.objects.get().pk}/change/").content
     assert b"secret_sealed" not in endpoint_page
+
+
+def test_the_application_role_appends_to_the_admin_log_and_never_rewrites_it(operator, make_merchant):
+    """The tests run as the application's role (conftest): the admin writes its log, sessions and devices with it."""
+    merchant = make_merchant()
+    url = f"/admin/merchants/merchant/{merchant.id}/credit/"
+    assert operator.post(url, {"amount_paise": 5, "reference": "r", "description": "d"}).status_code == 302
+    assert count("django_admin_log") == 1
+    for statement in ("UPDATE django_admin_log SET change_message = 'x'", "DELETE FROM django_admin_log"):
+        with (
+            pytest.raises(ProgrammingError, match="permission denied"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert count("django_admin_log") == 1
