@@ -26,6 +26,7 @@ import argparse
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import re
@@ -80,6 +81,8 @@ class Plan:
     webhook_rate: int  # payouts per second while webhook delivery lag is measured
     webhook_seconds: int
     webhook_wait: int  # seconds after the last payout for every event to arrive
+    scrape_seconds: int = 15  # per POST run in the scrape-cost comparison
+    scrape_rounds: int = 2  # A B A B: each setting runs this many times, interleaved
 
 
 FULL = Plan(
@@ -113,6 +116,7 @@ SMOKE = Plan(
     webhook_rate=20,
     webhook_seconds=5,
     webhook_wait=30,
+    scrape_seconds=3,
 )
 
 # What the team optimises against (the brief of the benchmark).
@@ -489,6 +493,8 @@ class Bench:
             "PAYOUT_RATE_LIMIT": "off",
             "READ_RATE_LIMIT": "off",
             "HUEY_NAME": self.huey_name,
+            # GET /metrics answers (the scrape-cost phase scrapes it as Prometheus would).
+            "METRICS_TOKEN": secrets.token_urlsafe(24),
             # Logged as start.sh logs in production (to files under the log directory here).
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
@@ -502,6 +508,7 @@ class Bench:
         self.drains: list[dict] = []
         self.webhooks: dict = {}
         self.checks: list[dict] = []
+        self.scrapes: list[dict] = []
         self.info: dict = {}
 
     # --- setup
@@ -582,6 +589,75 @@ class Bench:
     def record(self, measurement: Measurement) -> Measurement:
         self.measurements.append(measurement)
         return measurement
+
+    # --- 2b: what scraping /metrics costs the API
+
+    def scrape_cost(self) -> None:
+        """POST /payouts (many merchants, 16 connections) without a scraper, with one every 5 s, and every 1 s.
+
+        The settings alternate (none, 5 s, 1 s, then 1 s, 5 s, none, ...) so a steady drift of the
+        machine's load falls on each alike; the spread between runs of the same setting is the noise.
+        The scraper asks at the start of each run and then every interval, with the bearer token, and
+        checks each answer (200, Prometheus text with payouts_created_total).
+        """
+        settings: tuple[float | None, ...] = (None, 5.0, 1.0)
+        for round_ in range(1, self.plan.scrape_rounds + 1):
+            # none, 5 s, 1 s, then 1 s, 5 s, none, ...: a load that drifts steadily falls on each alike.
+            for interval in settings if round_ % 2 else tuple(reversed(settings)):
+                scraper = Scraper(self.base_url, self.env["METRICS_TOKEN"], interval)
+                with scraper:
+                    api = self.api_load("post", "many", 16, self.plan.scrape_seconds, case=scraper.case)
+                self.scrapes.append(
+                    {
+                        "round": round_,
+                        "interval_seconds": interval,
+                        "rate": api.rate,
+                        "p99_ms": api.p99_ms,
+                        "scrapes": scraper.count,
+                        "bad_scrapes": scraper.bad,
+                        "scrape_ms": scraper.durations_ms,
+                        "cpu": api.cpu,
+                        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    }
+                )
+                label = "no scraper " if interval is None else f"scrape {interval:g} s"
+                log(
+                    f"scrape-cost round {round_} {label:11}: API {api.rate:7.0f}/s p99 {api.p99_ms:6.1f} ms, "
+                    f"{scraper.count} scrapes ({len(scraper.bad)} bad), "
+                    f"scrape p50 {statistics.median(scraper.durations_ms or [0]):.1f} ms"
+                )
+        self.scrape_verdict()
+
+    def scrape_verdict(self) -> None:
+        base = [s["rate"] for s in self.scrapes if s["interval_seconds"] is None]
+        bad = [b for s in self.scrapes for b in s["bad_scrapes"]]
+        scraped = sum(s["scrapes"] for s in self.scrapes)
+        self.check(
+            "every /metrics scrape answered",
+            not bad and scraped >= len(self.scrapes) - len(base),
+            f"{scraped} scrapes, {len(bad)} bad{': ' + '; '.join(bad[:3]) if bad else ''}",
+        )
+        mean_base = statistics.mean(base)
+        # How far apart runs without a scraper land: the noise a difference must exceed to mean anything.
+        noise = 100 * (max(base) - min(base)) / mean_base
+        summary = {"base_rate": mean_base, "runs": [round(r) for r in base], "noise_percent": noise}
+        for interval in (5.0, 1.0):
+            rates = [s["rate"] for s in self.scrapes if s["interval_seconds"] == interval]
+            mean = statistics.mean(rates)
+            summary[f"every_{interval:g}s"] = {
+                "rate": mean,
+                "runs": [round(r) for r in rates],
+                "cost_percent": 100 * (mean_base - mean) / mean_base,
+            }
+        self.info["scrape_cost"] = summary
+        cost5 = summary["every_5s"]["cost_percent"]
+        verdict = "met" if cost5 < 2 else "NOT met"
+        if noise >= 2:
+            verdict += f" (but runs without a scraper differ by {noise:.0f}%: noise, see the raw runs)"
+        log(
+            f"scrape cost: every 5 s {cost5:+.1f}%, every 1 s {summary['every_1s']['cost_percent']:+.1f}% of POST "
+            f"throughput ({mean_base:.0f}/s without); target < 2% at 5 s: {verdict}"
+        )
 
     # --- 3: cost growth with the ledger's length
 
@@ -991,6 +1067,51 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[int(rank) - 1]
 
 
+class Scraper:
+    """GET /api/v1/metrics with the bearer token at once and then every `interval` seconds, in a thread."""
+
+    def __init__(self, base_url: str, token: str, interval: float | None) -> None:
+        self.address = base_url.removeprefix("http://").rsplit(":", 1)
+        self.token = token
+        self.interval = interval
+        self.case = "scrape-none" if interval is None else f"scrape-{interval:g}s"
+        self.count = 0
+        self.bad: list[str] = []
+        self.durations_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Scraper:
+        if self.interval is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        assert self.interval is not None
+        while True:
+            started = time.monotonic()
+            conn = http.client.HTTPConnection(self.address[0], int(self.address[1]), timeout=10)
+            try:
+                conn.request("GET", "/api/v1/metrics", headers={"Authorization": f"Bearer {self.token}"})
+                response = conn.getresponse()
+                body = response.read().decode()
+                if response.status != 200 or "payouts_created_total" not in body:
+                    self.bad.append(f"status {response.status}, {len(body)} bytes")
+            except (OSError, http.client.HTTPException) as exc:
+                self.bad.append(f"{type(exc).__name__}: {exc}")
+            finally:
+                conn.close()
+            self.count += 1
+            self.durations_ms.append((time.monotonic() - started) * 1000)
+            if self._stop.wait(max(0.0, self.interval - (time.monotonic() - started))):
+                return
+
+
 def create_payouts_in_parallel(env: dict, count: int) -> float:
     """Create `count` payouts through the services, one process per core; returns the seconds it took."""
     parts = max(1, min(2, os.cpu_count() or 1))
@@ -1181,6 +1302,31 @@ def table(bench: Bench, targets: list[dict]) -> str:
             f"  {_cores(wh['cpu'], ('worker', 'postgres', 'other')):<17}{events}"
         )
         w("  lag: from the event's created_at (in the payout's transaction) to its arrival at the receiver")
+    if bench.scrapes:
+        w(
+            f"Scraping GET /metrics: POST /payouts, many merchants, c=16, "
+            f"{bench.plan.scrape_seconds} s runs, interleaved"
+        )
+        header = f"{'round':<7}{'scraper':<12}{'req/s':>8}{'p99 ms':>9}{'scrapes':>9}{'scrape p50 ms':>15}"
+        header += "  cores api/pg/load/other"
+        w(header)
+        w("-" * len(header))
+        for r in bench.scrapes:
+            label = "none" if r["interval_seconds"] is None else f"every {r['interval_seconds']:g} s"
+            p50 = statistics.median(r["scrape_ms"]) if r["scrape_ms"] else None
+            w(
+                f"{r['round']:<7}{label:<12}{r['rate']:>8.0f}{r['p99_ms']:>9.1f}{r['scrapes']:>9}{_num(p50, '>15.1f')}"
+                f"  {_cores(r['cpu'], ('api', 'postgres', 'load', 'other'))}"
+            )
+        cost = bench.info.get("scrape_cost")
+        if cost:
+            for interval in ("5", "1"):
+                c = cost[f"every_{interval}s"]
+                w(
+                    f"  every {interval} s: {c['rate']:.0f}/s against {cost['base_rate']:.0f}/s without: "
+                    f"{c['cost_percent']:+.1f}% of throughput" + (" (target < 2%)" if interval == "5" else "")
+                )
+            w(f"  runs without a scraper differ by {cost['noise_percent']:.1f}% (the noise of this machine)")
         w("")
     w("Correctness")
     for c in bench.checks:
@@ -1259,6 +1405,7 @@ def main() -> int:
         bench.setup()
         bench.start_api()
         bench.ceiling()
+        bench.scrape_cost()
         bench.cost_growth()
         bench.procs.stop(bench.api, grace=15)
         bench.verify_api_database()
@@ -1285,6 +1432,7 @@ def main() -> int:
         "growth": bench.growth,
         "drain": bench.drains,
         "webhooks": bench.webhooks,
+        "scrape_cost": bench.scrapes,
         "checks": bench.checks,
         "targets": targets,
         "targets_definition": TARGETS,

@@ -62,6 +62,12 @@ hooks_merchant=$(cd backend && "$PY" manage.py create_merchant --name "Webhooks 
   --owner-email "$E2E_HOOKS_EMAIL" --owner-password "$E2E_HOOKS_PASSWORD" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 (cd backend && "$PY" manage.py create_user --merchant "$hooks_merchant" --email "$E2E_HOOKS_VIEWER_EMAIL" --role viewer \
   --password "$E2E_HOOKS_VIEWER_PASSWORD" >/dev/null)
+# An operator for the admin console, onboarded as docs/RUNBOOK.md says: createsuperuser, then totp_enroll.
+export E2E_ADMIN_EMAIL="ops@operators-e2e.example" E2E_ADMIN_PASSWORD="e2e-ops-$(date +%s%N)"
+(cd backend && DJANGO_SUPERUSER_PASSWORD="$E2E_ADMIN_PASSWORD" "$PY" manage.py createsuperuser --noinput \
+  --email "$E2E_ADMIN_EMAIL" >/dev/null)
+E2E_ADMIN_TOTP_URI=$(cd backend && "$PY" manage.py totp_enroll --email "$E2E_ADMIN_EMAIL")
+export E2E_ADMIN_TOTP_URI
 # gunicorn (2 workers) and one consumer, stopped cleanly on SIGTERM; logs api.log and worker.log.
 "$PY" scripts/stack.py serve --port "$API" --workers 2 --consumers 1 --logs "$logs" &
 pids+=($!)
@@ -72,6 +78,8 @@ stack wait "http://127.0.0.1:${API}/api/v1/health" "http://127.0.0.1:${WEB}/" --
 
 (cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" npm run --silent e2e)
 (cd frontend && E2E_WEB_URL="http://127.0.0.1:${WEB}" E2E_API_URL="http://127.0.0.1:${API}" node e2e/webhooks.e2e.mjs)
+# The operators' console, with its second factor (DEBUG is off here).
+(cd frontend && E2E_API_URL="http://127.0.0.1:${API}" npm run --silent e2e:admin)
 (cd backend && "$PY" manage.py check_ledger | tail -n 1)
 
 # The second run: DEMO_MODE off, as in production. The API and the worker restart on the

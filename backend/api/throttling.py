@@ -29,7 +29,6 @@ IPv6 clients are counted by their /64, the block one subscriber holds.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import math
 import time
@@ -40,6 +39,7 @@ from huey.contrib.djhuey import HUEY
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
+from common.clients import client_address
 from config.rates import Rate, parse_rate
 from merchants.keys import api_key_hash
 
@@ -151,26 +151,6 @@ class ReadRateThrottle(_PerKeyThrottle):
 
 AUTH_POLICY = "auth"
 _AUTH_SETTING = "AUTH_FAILURE_RATE_LIMIT"
-
-
-def client_address(request) -> str:
-    """The client's address: REMOTE_ADDR, or X-Forwarded-For as far as TRUSTED_PROXIES vouch for it."""
-    address = request.META.get("REMOTE_ADDR", "")
-    hops = settings.TRUSTED_PROXIES
-    if hops:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if forwarded:
-            address = forwarded[-hops] if len(forwarded) >= hops else forwarded[0]
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64] or "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def _address_subject(request) -> str:

@@ -163,10 +163,16 @@ CORS_EXPOSE_HEADERS = ["idempotent-replayed", "retry-after", "ratelimit-policy",
 CORS_URLS_REGEX = r"^/api/.*$"
 
 INSTALLED_APPS = [
+    # The operators' console (CONTRACT §10): Django's admin on a site that asks for a TOTP code
+    # when DEBUG is off (ops.admin_site), its pages and actions in ops.admin.
+    "ops.apps.OperatorsAdminConfig",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -192,15 +198,19 @@ MIDDLEWARE = [
     # the token on unsafe requests that a session authenticates.
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a TOTP check (the admin's second factor).
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 # The built dashboard, served from the API's own origin (see config.frontend).
 _frontend_dist = os.environ.get("FRONTEND_DIST", "").strip()
 FRONTEND_DIST = Path(_frontend_dist) if _frontend_dist else REPO_ROOT / "frontend" / "dist"
-if FRONTEND_DIST.is_dir():
-    # Last, so the security, request-id and X-Frame-Options headers reach the UI too.
-    MIDDLEWARE.append("config.frontend.DashboardMiddleware")
+# Last, so the security, request-id and X-Frame-Options headers reach the UI too. It also serves
+# the admin's own CSS and scripts under STATIC_URL, straight from the installed apps (no collectstatic).
+MIDDLEWARE.append("config.frontend.DashboardMiddleware")
+WHITENOISE_USE_FINDERS = True
 WHITENOISE_ROOT = FRONTEND_DIST
 WHITENOISE_INDEX_FILE = True
 WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/"  # Vite puts content hashes in these names
@@ -216,7 +226,13 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 
@@ -374,6 +390,14 @@ SPECTACULAR_SETTINGS = {
         ],
     },
 }
+
+# --- the operators' console (/admin/, CONTRACT §10) ---
+# Staff sign in with a password and, when DEBUG is off, a TOTP code from a device that
+# `manage.py totp_enroll --email E` registers (ops.admin_site). The issuer names the account
+# in the authenticator app.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "").strip() or "Payout engine"
+# The QR codes and keys of the TOTP devices are not shown in the admin (enrolment prints the URI once).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- payouts ---
 PAYOUT_PROCESSING_TIMEOUT_SECONDS = env_int("PAYOUT_PROCESSING_TIMEOUT_SECONDS", 30)

@@ -262,8 +262,13 @@ def api_key_create(*, merchant_id: int, name: str, user_id: int | None, client_a
     return NewApiKey(key=key, secret=secret)
 
 
-def api_key_revoke(*, merchant_id: int, api_key_id: int, user_id: int | None, client_address: str | None) -> ApiKey:
-    """Revoke the merchant's key at once (the next request with it is refused). Revoking twice changes nothing."""
+def api_key_revoke(
+    *, merchant_id: int, api_key_id: int, user_id: int | None, client_address: str | None, by_staff: bool = False
+) -> ApiKey:
+    """Revoke the merchant's key at once (the next request with it is refused). Revoking twice changes nothing.
+
+    ``by_staff``: the operators revoked it (the admin console); the merchant's security event says so.
+    """
     with transaction.atomic(durable=True):
         key = ApiKey.objects.select_for_update().filter(merchant_id=merchant_id, pk=api_key_id).first()
         if key is None:
@@ -277,7 +282,7 @@ def api_key_revoke(*, merchant_id: int, api_key_id: int, user_id: int | None, cl
                 user_id=user_id,
                 api_key_id=key.id,
                 client_address=client_address,
-                description=f"API key {key.name!r} ({key.prefix}…) revoked",
+                description=f"API key {key.name!r} ({key.prefix}…) revoked" + (" by staff" if by_staff else ""),
             )
     return key
 
@@ -324,6 +329,7 @@ def payment_credit(
     description: str | None = None,
     user_id: int | None = None,
     client_address: str | None = None,
+    by_staff: bool = False,
     now: datetime | None = None,
 ) -> Credit:
     """Credit a customer payment to the merchant, once per ``reference``.
@@ -388,7 +394,8 @@ def payment_credit(
                 merchant_id=merchant_id,
                 user_id=user_id,
                 client_address=client_address,
-                description=f"Customer payment {reference} of {amount_paise} paise credited",
+                description=f"Customer payment {reference} of {amount_paise} paise credited"
+                + (" by staff" if by_staff else ""),
             )
     except IntegrityError:
         # Another merchant's credit took the reference first (the unique index waited for it).

@@ -125,8 +125,13 @@ def _endpoint(merchant_id: int, endpoint_id: int, *, lock: bool = False) -> Endp
     return endpoint
 
 
-def endpoint_update(*, merchant_id: int, endpoint_id: int, changes: dict[str, Any]) -> Endpoint:
-    """Change url, enabled_events or status. Enabling a disabled endpoint forgets its failing streak."""
+def endpoint_update(
+    *, merchant_id: int, endpoint_id: int, changes: dict[str, Any], disabled_by: str = "the merchant"
+) -> Endpoint:
+    """Change url, enabled_events or status. Enabling a disabled endpoint forgets its failing streak.
+
+    ``disabled_by`` names who disabled it, in ``disabled_reason`` ("staff" from the admin console).
+    """
     if "url" in changes:
         targets.resolve(changes["url"])
     events = _enabled_events(changes["enabled_events"]) if "enabled_events" in changes else None
@@ -141,7 +146,7 @@ def endpoint_update(*, merchant_id: int, endpoint_id: int, changes: dict[str, An
             endpoint.enabled_events = events
         if status is not None and status != endpoint.status:
             endpoint.status = status
-            endpoint.disabled_reason = "" if status == Endpoint.Status.ENABLED else "disabled by the merchant"
+            endpoint.disabled_reason = "" if status == Endpoint.Status.ENABLED else f"disabled by {disabled_by}"
             endpoint.failing_since = None
         endpoint.updated_at = db_now()
         endpoint.save()

@@ -10,8 +10,8 @@ that role is a superuser or owns the tables, as in development), after
 
 It may read and write rows and nothing more: append-only tables (ledger
 entries, payout events, reconciliation incidents, security events, payment
-credits) get SELECT and INSERT; payouts, merchants and bank accounts SELECT,
-INSERT and UPDATE; the rest also DELETE. Not
+credits, the admin's log of staff actions) get SELECT and INSERT; payouts,
+merchants and bank accounts SELECT, INSERT and UPDATE; the rest also DELETE. Not
 being the owner or a superuser, it cannot disable a trigger, truncate a
 table or set ``session_replication_role`` (CONTRACT §4, invariant 5).
 
@@ -38,6 +38,7 @@ APPEND_ONLY = {
     "payouts_reconciliationincident",
     "merchants_securityevent",
     "merchants_paymentcredit",
+    "django_admin_log",  # the admin console's record of what staff did
 }
 NEVER_DELETED = {"payouts_payout", "merchants_merchant", "merchants_bankaccount"}
 # Permissions and groups are the admin console's, made by migrate; sessions and users are rows like any other.
