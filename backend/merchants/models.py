@@ -97,6 +97,10 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="user_merchant_and_role_together",
             ),
             models.CheckConstraint(condition=Q(email=Lower("email")), name="user_email_lowercase"),
+            # Staff run the admin console; a merchant's user never does, whatever a row says.
+            models.CheckConstraint(
+                condition=Q(is_staff=False) | Q(merchant__isnull=True), name="user_staff_has_no_merchant"
+            ),
         ]
 
     def __str__(self) -> str:
