@@ -84,6 +84,36 @@ describe('BankAccountsPage', () => {
     expect(screen.getByTestId('bank-account-number')).toHaveValue('');
   });
 
+  it('says what the bank decided about the account just added, once the list knows', async () => {
+    setCsrfToken('csrf-token');
+    let list: BankAccount[] = [];
+    stubApi({
+      'GET /bank-accounts': () => json(200, list),
+      'POST /bank-accounts': () => {
+        list = [pending];
+        return json(201, pending);
+      },
+    });
+    const user = userEvent.setup();
+    const { queryClient } = renderWithProviders(<BankAccountsPage />);
+
+    await user.type(await screen.findByTestId('bank-account-holder-name'), 'Asha Rao');
+    await user.type(screen.getByTestId('bank-account-ifsc'), 'HDFC0001234');
+    await user.type(screen.getByTestId('bank-account-number'), '111111111111');
+    await user.click(screen.getByTestId('bank-account-submit'));
+    expect(await screen.findByRole('status')).toHaveTextContent('Added: the bank is verifying it.');
+
+    list = [{ ...pending, status: 'verified', registered_name: 'ASHA RAO' }];
+    await queryClient.invalidateQueries();
+    await waitFor(() => expect(screen.getByRole('status')).toHaveTextContent('Added, and verified by the bank as ASHA RAO.'));
+
+    list = [{ ...pending, status: 'rejected', rejection_reason: 'account closed' }];
+    await queryClient.invalidateQueries();
+    await waitFor(() =>
+      expect(screen.getByRole('status')).toHaveTextContent('Added, but the bank rejected it: account closed.'),
+    );
+  });
+
   it("shows the API's error beside the field it names, and keeps what was typed", async () => {
     stubApi({
       'GET /bank-accounts': () => json(200, [verified]),

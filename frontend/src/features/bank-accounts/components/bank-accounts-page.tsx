@@ -31,7 +31,7 @@ export function BankAccountsPage() {
 
   return (
     <div className="grid gap-4">
-      {isOwner ? <AddBankAccountForm add={add} /> : null}
+      {isOwner ? <AddBankAccountForm add={add} accounts={list} /> : null}
       <Card
         title="Bank accounts"
         titleId={titleId}
@@ -73,7 +73,13 @@ export function BankAccountsPage() {
   );
 }
 
-function AddBankAccountForm({ add }: { add: ReturnType<typeof useBankAccountsPage>['add'] }) {
+function AddBankAccountForm({
+  add,
+  accounts,
+}: {
+  add: ReturnType<typeof useBankAccountsPage>['add'];
+  accounts: BankAccount[];
+}) {
   const titleId = useId();
   const ids = useId();
   const [holderName, setHolderName] = useState('');
@@ -176,7 +182,7 @@ function AddBankAccountForm({ add }: { add: ReturnType<typeof useBankAccountsPag
           ) : null}
           {add.isSuccess && !error ? (
             <p role="status" className="text-sm text-ink-muted">
-              Added: the bank is verifying it.
+              {addedMessage(accounts.find((account) => account.id === add.data.id) ?? add.data)}
             </p>
           ) : null}
         </div>
@@ -260,4 +266,18 @@ function BankAccountRow({
       ) : null}
     </li>
   );
+}
+
+/** What became of the account just added, as the list (refreshing while the bank checks it) says. */
+function addedMessage(account: BankAccount): string {
+  switch (account.status) {
+    case 'verified':
+      return `Added, and verified by the bank as ${account.registered_name ?? account.holder_name}.`;
+    case 'rejected':
+      return `Added, but the bank rejected it: ${account.rejection_reason ?? 'no reason given'}.`;
+    case 'deactivated':
+      return 'Added, then deactivated.';
+    default:
+      return 'Added: the bank is verifying it.';
+  }
 }
