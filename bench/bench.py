@@ -47,6 +47,7 @@ from pathlib import Path
 
 import psycopg2
 import psycopg2.extras
+from cryptography.fernet import Fernet
 
 # scripts/stack.py: the scratch stack (databases, gunicorn, consumers) the scripts and tests share.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -270,14 +271,16 @@ class Merchant:
     account_id: int
 
 
-def create_merchants(db_url: str, label: str, count: int) -> list[Merchant]:
+def create_merchants(db_url: str, label: str, count: int, *, encryption_key: str) -> list[Merchant]:
     """Merchants with a key, a bank account and one customer payment, in plain SQL.
 
     Done in SQL because 2000 merchants through the services take a minute. It
     respects the engine's rules: merchants start at zero and are credited by a
     `payment` ledger entry (the balance trigger does the rest); keys are stored
-    as their SHA-256.
+    as their SHA-256; bank accounts are verified, their numbers encrypted with
+    the engine's key.
     """
+    box = Fernet(encryption_key.encode())
     keys = ["sk_bench_" + secrets.token_urlsafe(24) for _ in range(count)]
     with closing(psycopg2.connect(db_url)) as conn, conn, conn.cursor() as cur:
         names = [(f"bench {label} {n:04d}",) for n in range(count)]
@@ -304,10 +307,15 @@ def create_merchants(db_url: str, label: str, count: int) -> list[Merchant]:
             row[0]
             for row in psycopg2.extras.execute_values(
                 cur,
-                "INSERT INTO merchants_bankaccount (merchant_id, holder_name, ifsc, account_number, created_at) "
+                "INSERT INTO merchants_bankaccount (merchant_id, holder_name, ifsc, account_number_encrypted,"
+                " account_last4, status, registered_name, verification_requests, decided_at, created_at) "
                 "VALUES %s RETURNING id",
-                [(mid, f"Bench {label} {mid}", "HDFC0000001", f"{100000000000 + mid}") for mid in ids],
-                template="(%s, %s, %s, %s, now())",
+                [
+                    (mid, name, "HDFC0000001", box.encrypt(number.encode()).decode(), number[-4:], name)
+                    for mid, name, number in ((mid, f"Bench {label} {mid}", f"{100000000000 + mid}") for mid in ids)
+                ],
+                # Verified, as create_merchant makes them: payouts go to verified accounts only.
+                template="(%s, %s, %s, %s, %s, 'verified', upper(%s), 0, now(), now())",
                 page_size=count,
                 fetch=True,
             )
@@ -528,12 +536,20 @@ class Bench:
             list(pool.map(migrate, (self.env, self.drain_env)))
         # Separate merchants for the API and for pgbench, so each side's payouts
         # can be counted against what its client saw.
-        self.api_hot = create_merchants(self.db_url, "api-hot", 1)
-        self.api_many = create_merchants(self.db_url, "api-many", self.plan.many)
-        self.pg_hot = create_merchants(self.db_url, "pg-hot", 1)
-        self.pg_many = create_merchants(self.db_url, "pg-many", self.plan.many)
-        self.growth_merchant = create_merchants(self.db_url, "growth", 1)
-        create_merchants(self.drain_db_url, "drain", 100)
+        self.api_hot = create_merchants(
+            self.db_url, "api-hot", 1, encryption_key=self.env["BANK_ACCOUNT_ENCRYPTION_KEY"]
+        )
+        self.api_many = create_merchants(
+            self.db_url, "api-many", self.plan.many, encryption_key=self.env["BANK_ACCOUNT_ENCRYPTION_KEY"]
+        )
+        self.pg_hot = create_merchants(self.db_url, "pg-hot", 1, encryption_key=self.env["BANK_ACCOUNT_ENCRYPTION_KEY"])
+        self.pg_many = create_merchants(
+            self.db_url, "pg-many", self.plan.many, encryption_key=self.env["BANK_ACCOUNT_ENCRYPTION_KEY"]
+        )
+        self.growth_merchant = create_merchants(
+            self.db_url, "growth", 1, encryption_key=self.env["BANK_ACCOUNT_ENCRYPTION_KEY"]
+        )
+        create_merchants(self.drain_db_url, "drain", 100, encryption_key=self.env["BANK_ACCOUNT_ENCRYPTION_KEY"])
         self.lua = {
             "hot": write_lua_merchants(self.log_dir / "merchants-hot.lua", self.api_hot),
             "many": write_lua_merchants(self.log_dir / "merchants-many.lua", self.api_many),
@@ -815,7 +831,9 @@ class Bench:
         }
         receiver = Receiver()
         try:
-            merchant = create_merchants(self.drain_db_url, "webhooks", 1)[0]
+            merchant = create_merchants(
+                self.drain_db_url, "webhooks", 1, encryption_key=self.env["BANK_ACCOUNT_ENCRYPTION_KEY"]
+            )[0]
             side = str(BENCH_DIR / "django_side.py")
             endpoint = json.loads(
                 run([PY, side, "webhook-endpoint", str(merchant.id), receiver.url, *events[:1]], env=env).stdout
