@@ -367,3 +367,29 @@ def test_a_delivery_to_an_endpoint_disabled_meanwhile_is_failed_not_sent(make_me
     assert r.received == []
     assert Delivery.objects.get().status == "failed"
     assert services.deliveries_claimable() == []
+
+
+def test_a_failed_attempt_and_a_delivery_move_the_webhook_metrics_by_one_each(make_merchant, receiver, api, settings):
+    from common.tests.test_metrics import TOKEN, scrape, total
+
+    settings.METRICS_TOKEN = TOKEN
+    merchant = make_merchant()
+    answers = iter([(500, 0, {}), (200, 0, {})])
+    r = receiver(lambda got: next(answers))
+    services.endpoint_create(merchant_id=merchant.id, url=r.url)
+    merchants.merchant_credit(merchant_id=merchant.id, amount_paise=700, description="one")
+    before = scrape(api)
+
+    (first,) = deliver_due()
+    (second,) = deliver_due(now=Delivery.objects.get().next_attempt_at)
+    after = scrape(api)
+
+    assert (first.status, second.status) == ("pending", "delivered")
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert moved("webhook_deliveries_total", result="failed") == 1
+    assert moved("webhook_deliveries_total", result="delivered") == 1
+    assert moved("webhook_delivery_lag_seconds_count") == 1  # observed for the delivery only
+    assert moved("webhook_delivery_lag_seconds_sum") >= 0
