@@ -36,6 +36,7 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "ledger entries"
         constraints = [
             models.CheckConstraint(
                 condition=(

@@ -119,6 +119,9 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = "API key"
+
 
 class SecurityEvent(models.Model):
     """Something a merchant's owner should be able to audit: sign-ins, keys, bank accounts, credits.

@@ -55,16 +55,6 @@ class OperatorsAdminSite(OTPAdminSite):
     def login_template(self):
         return "otp/admin111/login.html" if self.second_factor_required() else None
 
-    # Plurals Django would spell "entrys": the index and the breadcrumbs say these instead.
-    PLURALS = {"LedgerEntry": "Ledger entries", "Delivery": "Deliveries", "ApiKey": "API keys"}
-
-    def get_app_list(self, request, app_label=None):
-        app_list = super().get_app_list(request, app_label)
-        for app in app_list:
-            for model in app["models"]:
-                model["name"] = self.PLURALS.get(model["object_name"], model["name"])
-        return app_list
-
     def login(self, request, extra_context=None):
         if request.method != "POST":
             return super().login(request, extra_context)

@@ -87,6 +87,7 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_one_per_endpoint_event"),
             models.CheckConstraint(
