@@ -22,38 +22,21 @@ import { createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const API_URL = (process.env.E2E_API_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
-const CHROMIUM_PATH = process.env.CHROME_PATH || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+import {
+  API_URL,
+  CHROMIUM_PATH,
+  SCREENSHOTS,
+  fail,
+  step,
+  finish,
+} from './support.mjs';
+
 const EMAIL = process.env.E2E_ADMIN_EMAIL;
 const PASSWORD = process.env.E2E_ADMIN_PASSWORD;
 const TOTP_URI = process.env.E2E_ADMIN_TOTP_URI;
-const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
-
-class Failure extends Error {}
-
-function fail(message) {
-  throw new Failure(message);
-}
-
-const started = Date.now();
-function log(message) {
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
-}
-
-async function step(name, body) {
-  const t0 = Date.now();
-  try {
-    const result = await body();
-    log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return result;
-  } catch (error) {
-    throw new Failure(`${name}: ${error?.message ?? error}`);
-  }
-}
 
 /** RFC 4648 base32 to bytes. */
 function base32Decode(text) {
@@ -208,13 +191,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => {
-    log(`PASS: admin end-to-end; screenshots in ${SCREENSHOTS}`);
-    process.exit(0);
-  },
-  (error) => {
-    console.error(`\nFAIL: ${error instanceof Failure ? error.message : error?.stack ?? error}`);
-    process.exit(1);
-  },
-);
+finish('admin', main);

@@ -34,15 +34,24 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const WEB_URL = (process.env.E2E_WEB_URL ?? 'http://127.0.0.1:5173').replace(/\/+$/, '');
-const API_URL = (process.env.E2E_API_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
-const CHROMIUM_PATH = process.env.CHROME_PATH || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const TERMINAL_TIMEOUT_MS = Number(process.env.E2E_TERMINAL_TIMEOUT_MS ?? 90_000);
-const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+import {
+  WEB_URL,
+  API_URL,
+  CHROMIUM_PATH,
+  TERMINAL_TIMEOUT_MS,
+  SCREENSHOTS,
+  byTestId,
+  Failure,
+  fail,
+  log,
+  step,
+  waitFor,
+  finish,
+} from './support.mjs';
+
 const PAYOUT_PAISE = 100n;
 const PAGE_SIZE = 20; // the dashboard's payout page (features/payouts/api/get-payouts.ts)
 
@@ -51,30 +60,6 @@ const REFERENCE = `E2E-${Date.now().toString(36)}`;
 const NARRATION = 'Dashboard e2e check';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-
-class Failure extends Error {}
-
-function fail(message) {
-  throw new Failure(message);
-}
-
-const started = Date.now();
-function log(message) {
-  const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
-  console.log(`[${seconds}s] ${message}`);
-}
-
-async function step(name, body) {
-  const t0 = Date.now();
-  try {
-    const result = await body();
-    log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return result;
-  } catch (error) {
-    if (error instanceof Failure) throw new Failure(`${name}: ${error.message}`);
-    throw new Failure(`${name}: ${error?.message ?? error}`);
-  }
-}
 
 /** "₹1,23,456.78" or "-₹0.05" to integer paise, exactly. */
 function paiseFromText(text) {
@@ -110,18 +95,6 @@ async function api(path, { apiKey, method = 'GET', body, headers = {} } = {}) {
   return JSON.parse(text);
 }
 
-async function waitFor(description, probe, { timeoutMs = 10_000, intervalMs = 200 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (last) return last;
-    if (Date.now() > deadline) fail(`timed out after ${timeoutMs / 1000} s waiting for ${description}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-const byTestId = (id) => `[data-testid="${id}"]`;
 
 const isPayoutPost = (request) => request.method() === 'POST' && /\/api\/v1\/payouts\/?$/.test(new URL(request.url()).pathname);
 
@@ -688,14 +661,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => {
-    log(`PASS: dashboard end-to-end; screenshots in ${SCREENSHOTS}`);
-    process.exit(0);
-  },
-  (error) => {
-    console.error(`\nFAIL: ${error instanceof Failure ? error.message : error?.stack ?? error}`);
-    console.error(`(screenshots, if any, in ${SCREENSHOTS})`);
-    process.exit(1);
-  },
-);
+finish('dashboard', main);

@@ -24,41 +24,24 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const WEB_URL = (process.env.E2E_WEB_URL ?? 'http://127.0.0.1:5173').replace(/\/+$/, '');
-const API_URL = (process.env.E2E_API_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
-const CHROMIUM_PATH = process.env.CHROME_PATH || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const TERMINAL_TIMEOUT_MS = Number(process.env.E2E_TERMINAL_TIMEOUT_MS ?? 90_000);
-const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+import {
+  WEB_URL,
+  API_URL,
+  CHROMIUM_PATH,
+  TERMINAL_TIMEOUT_MS,
+  SCREENSHOTS,
+  byTestId,
+  fail,
+  step,
+  waitFor,
+  finish,
+} from './support.mjs';
+
 const EMAIL = process.env.E2E_OWNER_EMAIL;
 const PASSWORD = process.env.E2E_OWNER_PASSWORD;
-
-class Failure extends Error {}
-
-function fail(message) {
-  throw new Failure(message);
-}
-
-const started = Date.now();
-function log(message) {
-  const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
-  console.log(`[${seconds}s] ${message}`);
-}
-
-async function step(name, body) {
-  const t0 = Date.now();
-  try {
-    const result = await body();
-    log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return result;
-  } catch (error) {
-    if (error instanceof Failure) throw new Failure(`${name}: ${error.message}`);
-    throw new Failure(`${name}: ${error?.message ?? error}`);
-  }
-}
 
 async function request(path, { apiKey, method = 'GET', body, headers = {} } = {}) {
   const response = await fetch(`${API_URL}/api/v1${path}`, {
@@ -81,17 +64,6 @@ async function api(path, options) {
   return reply.body;
 }
 
-async function waitFor(description, probe, { timeoutMs = 10_000, intervalMs = 250 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await probe();
-    if (result) return result;
-    if (Date.now() > deadline) fail(`timed out after ${timeoutMs / 1000} s waiting for ${description}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-const byTestId = (id) => `[data-testid="${id}"]`;
 
 /** Adds an account in the form; returns its id (the new row's). */
 async function addAccount(page, { holder, ifsc, number }) {
@@ -307,14 +279,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => {
-    log(`PASS: onboarding end-to-end; screenshots in ${SCREENSHOTS}`);
-    process.exit(0);
-  },
-  (error) => {
-    console.error(`\nFAIL: ${error instanceof Failure ? error.message : error?.stack ?? error}`);
-    console.error(`(screenshots, if any, in ${SCREENSHOTS})`);
-    process.exit(1);
-  },
-);
+finish('onboarding', main);

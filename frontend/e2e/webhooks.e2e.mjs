@@ -32,51 +32,26 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const WEB_URL = (process.env.E2E_WEB_URL ?? 'http://127.0.0.1:5173').replace(/\/+$/, '');
-const CHROMIUM_PATH = process.env.CHROME_PATH || process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const TERMINAL_TIMEOUT_MS = Number(process.env.E2E_TERMINAL_TIMEOUT_MS ?? 90_000);
-const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+import {
+  WEB_URL,
+  CHROMIUM_PATH,
+  TERMINAL_TIMEOUT_MS,
+  SCREENSHOTS,
+  byTestId,
+  fail,
+  log,
+  step,
+  waitFor,
+  finish,
+} from './support.mjs';
+
 const OWNER = { email: process.env.E2E_HOOKS_EMAIL, password: process.env.E2E_HOOKS_PASSWORD };
 const VIEWER = { email: process.env.E2E_HOOKS_VIEWER_EMAIL, password: process.env.E2E_HOOKS_VIEWER_PASSWORD };
 const FINAL = new Set(['payout.completed', 'payout.failed']);
 
-class Failure extends Error {}
-
-function fail(message) {
-  throw new Failure(message);
-}
-
-const started = Date.now();
-function log(message) {
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
-}
-
-async function step(name, body) {
-  const t0 = Date.now();
-  try {
-    const result = await body();
-    log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return result;
-  } catch (error) {
-    throw new Failure(`${name}: ${error?.message ?? error}`);
-  }
-}
-
-async function waitFor(description, probe, { timeoutMs = 10_000, intervalMs = 200 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found) return found;
-    if (Date.now() > deadline) fail(`timed out after ${timeoutMs / 1000} s waiting for ${description}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-const byTestId = (id) => `[data-testid="${id}"]`;
 
 // --- the receiver -----------------------------------------------------------------------------
 
@@ -341,7 +316,6 @@ async function main() {
     }
 
     if (pageErrors.length) fail(`the page threw: ${pageErrors.join('; ')}`);
-    log(`PASS: webhooks end-to-end; screenshots in ${SCREENSHOTS}`);
   } catch (error) {
     await page.screenshot({ path: join(SCREENSHOTS, 'webhooks-failure.png'), fullPage: true }).catch(() => {});
     throw error;
@@ -352,7 +326,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(`FAIL: ${error.message}`);
-  process.exit(1);
-});
+finish('webhooks', main);
